@@ -1,0 +1,47 @@
+"""DRF objects built from a websocket scope, for DRF permissions and serializers."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpRequest
+from rest_framework.request import Request
+
+from typed_dcrf.types import Scope
+
+# The HTTP method DRF permissions see for each CRUD action; any other action is sent as its
+# upper-cased name, which DRF treats as unsafe (so IsAuthenticatedOrReadOnly guards it).
+ACTION_METHODS = {
+    "create": "POST",
+    "list": "GET",
+    "retrieve": "GET",
+    "update": "PUT",
+    "patch": "PATCH",
+    "delete": "DELETE",
+}
+
+
+def scope_user(scope: Scope) -> AbstractBaseUser | AnonymousUser:
+    """The scope's user (set by channels' AuthMiddleware), or an ``AnonymousUser``."""
+    user = scope.get("user")
+    if isinstance(user, AbstractBaseUser | AnonymousUser):
+        return user
+    if user is not None and hasattr(user, "is_authenticated"):
+        # channels' UserLazyObject, already resolved by AuthMiddleware.
+        return cast("AbstractBaseUser | AnonymousUser", user)
+    return AnonymousUser()
+
+
+def drf_request(scope: Scope, action: str | None) -> Request:
+    """A DRF ``Request`` for ``action``: the scope's user and path, an empty query."""
+    http = HttpRequest()
+    http.method = ACTION_METHODS.get(action or "", (action or "GET").upper())
+    http.path = str(scope.get("path", ""))
+    # pyright resolves this call through a stubbed __new__ with no parameters; it is valid.
+    request = Request(http)  # pyright: ignore[reportCallIssue]
+    # Sets the HttpRequest's user too. The django plugin narrows the setter to the project's
+    # user model, which a library cannot name.
+    request.user = scope_user(scope)  # type: ignore[assignment]
+    return request

@@ -1,0 +1,64 @@
+"""The one place where an exception becomes a reply status and an ``errors`` list.
+
+Client errors (typed_dcrf's, DRF's, Django's 404 and PermissionDenied) keep their status and
+message; anything else is a 500 with a generic message, logged here with its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import cast
+
+from django.core.exceptions import ObjectDoesNotExist, SynchronousOnlyOperation
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework.exceptions import APIException
+
+from typed_dcrf.exceptions import APIError, NotFound, PermissionDenied, ServerError
+from typed_dcrf.types import ErrorList, JSONValue
+
+logger = logging.getLogger("typed_dcrf")
+
+SYNC_ONLY_HINT = (
+    "Action %r touched the database from async code. Run ORM calls through "
+    "typed_dcrf.db.run(...) or @typed_dcrf.db.database_sync, or make the action a sync method."
+)
+
+
+def _plain(detail: object) -> JSONValue:
+    """DRF/typed_dcrf error detail as plain JSON (ErrorDetail strings become str)."""
+    if isinstance(detail, Mapping):
+        items = cast("Mapping[object, object]", detail).items()
+        return {str(key): _plain(value) for key, value in items}
+    if isinstance(detail, list | tuple):
+        return [_plain(item) for item in cast("Sequence[object]", detail)]
+    return str(detail)
+
+
+def format_errors(detail: object) -> ErrorList:
+    """Wrap a detail the way DCRF does: a dict or a message in a list, a list as it is."""
+    plain = _plain(detail)
+    return plain if isinstance(plain, list) else [plain]
+
+
+def _client_error(exc: BaseException) -> APIError | APIException | None:
+    if isinstance(exc, APIError | APIException):
+        return exc
+    if isinstance(exc, Http404 | ObjectDoesNotExist):
+        return NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return PermissionDenied()
+    return None
+
+
+def handle_exception(exc: BaseException, action: str | None) -> tuple[int, ErrorList]:
+    """Return ``(status, errors)`` for ``exc``, logging it when it is not a client error."""
+    error = _client_error(exc)
+    if error is not None:
+        return error.status_code, format_errors(error.detail)
+    if isinstance(exc, SynchronousOnlyOperation):
+        logger.error(SYNC_ONLY_HINT, action, exc_info=exc)
+    else:
+        logger.error("Unhandled exception in action %r", action, exc_info=exc)
+    return ServerError.status_code, [ServerError.default_detail]

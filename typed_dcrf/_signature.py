@@ -1,0 +1,162 @@
+"""Compiles an action's signature, once, into an argument validator and an output serializer.
+
+The parameters become a pydantic-validated TypedDict (so any parameter name is allowed);
+the ``T`` of the ``Response[T]`` return annotation becomes a ``TypeAdapter`` that serializes
+``data`` to JSON and, in the test client, parses it back.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import typing_extensions
+from django.core.exceptions import ImproperlyConfigured
+from pydantic import PydanticSchemaGenerationError, TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
+from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
+
+from typed_dcrf.exceptions import ErrorDetail, ValidationError
+from typed_dcrf.responses import Response
+
+RESERVED_NAMES = frozenset({"action", "request_id"})
+"""Frame keys that belong to the envelope, so no action parameter may take them."""
+
+
+def _new_typed_dict(name: str, fields: dict[str, object]) -> Any:
+    """A TypedDict class whose fields are only known at run time."""
+    # Type checkers accept the functional TypedDict form only with literal arguments.
+    return typing_extensions.TypedDict(name, fields)  # type: ignore[operator]  # pyright: ignore[reportArgumentType]
+
+
+# DRF's serializer containers are dict/list subclasses pydantic has no schema for.
+_OUTPUT_ALIASES: Mapping[object, object] = {ReturnDict: dict[str, Any], ReturnList: list[Any]}
+
+# DRF's wording for the errors clients meet most, so that replies read like DRF's.
+_DRF_MESSAGES: Mapping[str, str] = {
+    "missing": "This field is required.",
+    "unexpected": "Unexpected field.",
+    "int_type": "A valid integer is required.",
+    "int_parsing": "A valid integer is required.",
+    "int_from_float": "A valid integer is required.",
+    "float_type": "A valid number is required.",
+    "float_parsing": "A valid number is required.",
+    "string_type": "Not a valid string.",
+    "bool_type": "Must be a valid boolean.",
+    "bool_parsing": "Must be a valid boolean.",
+    "uuid_type": "Must be a valid UUID.",
+    "uuid_parsing": "Must be a valid UUID.",
+    "none_required": "This field must be null.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledSignature:
+    """What the pipeline needs about one action, built when its class is created."""
+
+    parameters: frozenset[str]
+    arguments: TypeAdapter[dict[str, Any]]
+    output: TypeAdapter[Any]
+
+    def validate(self, arguments: Mapping[str, object], *, allow_unknown: bool) -> dict[str, Any]:
+        """Validated keyword arguments, or a ``ValidationError`` listing every problem."""
+        unknown = [] if allow_unknown else [key for key in arguments if key not in self.parameters]
+        try:
+            validated = self.arguments.validate_python(arguments)
+        except PydanticValidationError as exc:
+            raise ValidationError(field_errors(exc, unknown)) from None
+        if unknown:
+            raise ValidationError(field_errors(None, unknown))
+        return validated
+
+    def dump_json(self, data: object) -> str:
+        """``data`` as JSON text; data that does not match ``T`` raises (a 500)."""
+        return self.output.dump_json(data, warnings="error").decode()
+
+
+def field_errors(exc: PydanticValidationError | None, unknown: list[str]) -> dict[str, ErrorDetail]:
+    """pydantic errors as DRF nests them: ``{"addr": {"zip": ["message"]}}``."""
+    tree: dict[str, ErrorDetail] = {}
+    located = [] if exc is None else [(e["loc"], e["type"], e["msg"]) for e in exc.errors()]
+    located += [((key,), "unexpected", "") for key in unknown]
+    for loc, kind, message in located:
+        path = [str(part) for part in loc] or ["non_field_errors"]
+        text = _DRF_MESSAGES.get(kind) or (message if message.endswith(".") else f"{message}.")
+        _add(tree, path, text)
+    return tree
+
+
+def _add(tree: dict[str, ErrorDetail], path: list[str], message: str) -> None:
+    """Append ``message`` at ``path``; a field with both its own and nested errors keeps
+    its own under ``non_field_errors``, as DRF does for nested serializers."""
+    head, *rest = path
+    node = tree.get(head)
+    if rest:
+        if not isinstance(node, dict):
+            node = {} if node is None else {"non_field_errors": node}
+            tree[head] = node
+        _add(node, rest, message)
+    elif isinstance(node, dict):
+        _add(node, ["non_field_errors"], message)
+    else:
+        tree[head] = [*(node or []), message]
+
+
+def compile_signature(func: Callable[..., object], *, owner: str, name: str) -> CompiledSignature:
+    """Build the validator and serializer of ``owner.name`` or raise ``ImproperlyConfigured``."""
+    where = f"{owner}.{name}"
+    try:
+        hints = typing.get_type_hints(func, include_extras=True)
+    except NameError as exc:
+        msg = f"{where}: cannot resolve an annotation ({exc}); define it before the consumer."
+        raise ImproperlyConfigured(msg) from exc
+    fields: dict[str, object] = {}
+    parameters = list(inspect.signature(func).parameters.values())[1:]  # without self
+    for param in parameters:
+        fields[param.name] = _field(param, hints, where)
+    arguments_type = _new_typed_dict(f"{where}.arguments", fields)
+    try:
+        arguments = TypeAdapter[dict[str, Any]](arguments_type)
+        output = TypeAdapter[Any](_output_type(hints, where))
+    except PydanticSchemaGenerationError as exc:
+        msg = f"{where}: a parameter or the Response type is not supported by pydantic: {exc}"
+        raise ImproperlyConfigured(msg) from exc
+    return CompiledSignature(frozenset(fields), arguments, output)
+
+
+def _field(param: inspect.Parameter, hints: Mapping[str, object], where: str) -> object:
+    if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+        kind = "*args" if param.kind is param.VAR_POSITIONAL else "**kwargs"
+        msg = f"{where}: {kind} is not allowed; declare each argument as a typed parameter."
+        raise ImproperlyConfigured(msg)
+    if param.kind is param.POSITIONAL_ONLY:
+        msg = f"{where}: parameter {param.name!r} is positional-only; clients send names."
+        raise ImproperlyConfigured(msg)
+    if param.name in RESERVED_NAMES:
+        msg = f"{where}: parameter {param.name!r} is an envelope key; rename the parameter."
+        raise ImproperlyConfigured(msg)
+    if param.name not in hints:
+        msg = f"{where}: parameter {param.name!r} has no annotation; annotate it, e.g. `: int`."
+        raise ImproperlyConfigured(msg)
+    annotation = hints[param.name]
+    if param.default is param.empty:
+        return annotation
+    return typing_extensions.NotRequired[annotation]
+
+
+def response_type(hints: Mapping[str, object], where: str) -> object:
+    """The ``T`` of a ``Response[T]`` return annotation."""
+    returned = hints.get("return", inspect.Parameter.empty)
+    if typing.get_origin(returned) is Response:
+        return typing.get_args(returned)[0]
+    found = "no return annotation" if returned is inspect.Parameter.empty else repr(returned)
+    msg = f"{where}: actions must be annotated `-> Response[T]`, found {found}."
+    raise ImproperlyConfigured(msg)
+
+
+def _output_type(hints: Mapping[str, object], where: str) -> Any:  # a runtime type form
+    data_type = response_type(hints, where)
+    return _OUTPUT_ALIASES.get(data_type, data_type)

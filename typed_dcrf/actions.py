@@ -1,0 +1,149 @@
+"""``@action``: turns a consumer method into a typed, validated action descriptor.
+
+The descriptor keeps the method's signature for type checkers (``ParamSpec``) and compiles it
+for the wire protocol when the consumer class is created (``__set_name__``).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from types import MethodType
+from typing import Any, Concatenate, Generic, Protocol, Self, TypeVar, cast, overload
+
+from django.core.exceptions import ImproperlyConfigured
+from typing_extensions import ParamSpec
+
+from typed_dcrf._signature import CompiledSignature, compile_signature
+from typed_dcrf.responses import Response
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# The `self` of a decorated method is typed Any: naming the owner class in the type
+# parameters breaks pyright on subclass overrides (see DESIGN.md, typing design).
+AsyncMethod = Callable[Concatenate[Any, P], Awaitable[Response[R]]]
+SyncMethod = Callable[Concatenate[Any, P], Response[R]]
+
+
+class Action(Generic[P, R]):
+    """An action: a named, compiled consumer method whose replies carry ``R``."""
+
+    is_async: bool = True
+
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        *,
+        name: str | None = None,
+        atomic: bool | None = None,
+        detached: bool = False,
+    ) -> None:
+        self.func: Callable[..., Any] = func  # called with validated keyword arguments
+        self.name = name or func.__name__
+        self.atomic = atomic
+        self.detached = detached
+        self.owner = "<unbound>"
+        self._signature: CompiledSignature | None = None
+        self.__doc__ = func.__doc__
+        self.__wrapped__ = func
+
+    def __set_name__(self, owner: type, attribute: str) -> None:
+        self.owner = owner.__qualname__
+        where = f"{self.owner}.{attribute}"
+        if self.atomic is not None and self.is_async:
+            msg = f"{where}: atomic= applies to sync actions; make the method a plain `def`."
+            raise ImproperlyConfigured(msg)
+        if self.detached and not self.is_async:
+            msg = f"{where}: detached= applies to async actions; make the method `async def`."
+            raise ImproperlyConfigured(msg)
+        self._signature = compile_signature(self.func, owner=self.owner, name=self.name)
+
+    @property
+    def signature(self) -> CompiledSignature:
+        """The compiled validator and serializer (built when the class was created)."""
+        if self._signature is None:
+            msg = f"Action {self.name!r} is used outside a consumer class body."
+            raise ImproperlyConfigured(msg)
+        return self._signature
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.owner}.{self.name}>"
+
+
+class AsyncAction(Action[P, R]):
+    """An ``async def`` action; on an instance it is the bound coroutine method."""
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> Self: ...
+    @overload
+    def __get__(
+        self, instance: object, owner: type | None = None
+    ) -> Callable[P, Awaitable[Response[R]]]: ...
+    def __get__(
+        self, instance: object | None, owner: type | None = None
+    ) -> Self | Callable[P, Awaitable[Response[R]]]:
+        if instance is None:
+            return self
+        return cast("Callable[P, Awaitable[Response[R]]]", MethodType(self.func, instance))
+
+
+class SyncAction(Action[P, R]):
+    """A plain ``def`` action, run in the database thread; on an instance, the bound method."""
+
+    is_async = False
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> Self: ...
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> Callable[P, Response[R]]: ...
+    def __get__(
+        self, instance: object | None, owner: type | None = None
+    ) -> Self | Callable[P, Response[R]]:
+        if instance is None:
+            return self
+        return cast("Callable[P, Response[R]]", MethodType(self.func, instance))
+
+
+class ActionDecorator(Protocol):
+    """What ``@action(...)`` returns: a decorator for an async or a sync method."""
+
+    @overload
+    def __call__(self, func: AsyncMethod[P, R], /) -> AsyncAction[P, R]: ...
+    @overload
+    def __call__(self, func: SyncMethod[P, R], /) -> SyncAction[P, R]: ...
+
+
+@overload
+def action(func: AsyncMethod[P, R], /) -> AsyncAction[P, R]: ...
+@overload
+def action(func: SyncMethod[P, R], /) -> SyncAction[P, R]: ...
+@overload
+def action(
+    *, name: str | None = None, atomic: bool | None = None, detached: bool = False
+) -> ActionDecorator: ...
+def action(
+    func: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    atomic: bool | None = None,
+    detached: bool = False,
+) -> Action[Any, Any] | ActionDecorator:
+    """Declare a consumer method as an action.
+
+    Args:
+        name: the wire name (defaults to the method name).
+        atomic: sync actions only; wrap the call in a transaction (default: the database's
+            ``ATOMIC_REQUESTS``).
+        detached: async actions only; run as a tracked task so the connection keeps serving.
+    """
+
+    def decorate(method: Callable[..., Any]) -> Action[Any, Any]:
+        if inspect.iscoroutinefunction(method):
+            return AsyncAction[Any, Any](method, name=name, atomic=atomic, detached=detached)
+        return SyncAction[Any, Any](method, name=name, atomic=atomic, detached=detached)
+
+    if func is not None:
+        return decorate(func)
+    return cast("ActionDecorator", decorate)

@@ -1,0 +1,49 @@
+"""Typed settings: the ``TYPED_DCRF`` dict of Django settings, validated once.
+
+Read lazily, cached, and re-read whenever a test overrides ``TYPED_DCRF``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
+
+SETTING_NAME = "TYPED_DCRF"
+
+
+class Settings(BaseModel):
+    """Every option of ``settings.TYPED_DCRF``, with its default."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    allow_unknown_arguments: bool = Field(False, alias="ALLOW_UNKNOWN_ARGUMENTS")
+    """Ignore frame keys that are not parameters of the action, instead of a 400."""
+
+    max_frame_bytes: int = Field(1_048_576, gt=0, alias="MAX_FRAME_BYTES")
+    """Larger text frames close the connection with code 1009 (message too big)."""
+
+    max_detached_actions: int = Field(16, gt=0, alias="MAX_DETACHED_ACTIONS")
+    """Detached actions one connection may run at once; more are refused with a 429."""
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The current settings, validated (``ImproperlyConfigured`` names a wrong key)."""
+    raw: dict[str, Any] = getattr(django_settings, SETTING_NAME, {})
+    try:
+        return Settings.model_validate(raw)
+    except PydanticValidationError as exc:
+        raise ImproperlyConfigured(f"settings.{SETTING_NAME} is invalid: {exc}") from exc
+
+
+@receiver(setting_changed)
+def _reload(*, setting: str, **kwargs: object) -> None:
+    if setting == SETTING_NAME:
+        get_settings.cache_clear()

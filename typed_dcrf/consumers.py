@@ -1,0 +1,205 @@
+"""``AsyncAPIConsumer``: the websocket consumer that runs typed actions.
+
+One frame travels: decode → envelope → find the action → validate the arguments → check
+permissions → run (async on the connection's task; sync in the database thread; detached as a
+tracked task) → serialize ``Response.data`` → send. Any exception on the way becomes one error
+reply, built in ``_exception_handler``; the connection stays open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
+from types import MappingProxyType
+from typing import Any, ClassVar, cast
+
+from channels.consumer import get_handler_name
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, transaction
+
+from typed_dcrf import _envelope, db
+from typed_dcrf._drf import scope_user
+from typed_dcrf._exception_handler import handle_exception
+from typed_dcrf.actions import Action
+from typed_dcrf.conf import get_settings
+from typed_dcrf.context import ActionContext, current_context
+from typed_dcrf.exceptions import MethodNotAllowed, ParseError, Throttled
+from typed_dcrf.permissions import (
+    AllowAny,
+    Check,
+    PermissionSpec,
+    can_connect,
+    check_action,
+    compile_permission,
+)
+from typed_dcrf.responses import Response
+from typed_dcrf.types import JSONObject
+
+MESSAGE_TOO_BIG = 1009
+"""The websocket close code sent for a frame larger than ``MAX_FRAME_BYTES``."""
+
+REFUSED = 4003
+"""The close code of a refused handshake (servers answer it with HTTP 403)."""
+
+
+def _collect_actions(cls: type) -> dict[str, Action[Any, Any]]:
+    """Actions by wire name, following the MRO: a plain method overriding an action hides it."""
+    by_attribute: dict[str, Action[Any, Any]] = {}
+    for base in reversed(cls.__mro__):
+        for attribute, value in vars(base).items():
+            if isinstance(value, Action):
+                by_attribute[attribute] = value
+            else:
+                by_attribute.pop(attribute, None)
+    by_name: dict[str, Action[Any, Any]] = {}
+    for attribute, found in by_attribute.items():
+        if found.name in by_name:
+            other = by_name[found.name]
+            msg = (
+                f"{cls.__qualname__}: actions {other.func.__name__!r} and {attribute!r} are both "
+                f"named {found.name!r}; give one of them another name=."
+            )
+            raise ImproperlyConfigured(msg)
+        by_name[found.name] = found
+    return by_name
+
+
+class AsyncAPIConsumer(AsyncWebsocketConsumer):
+    """A websocket consumer whose ``@action`` methods answer DCRF-compatible frames."""
+
+    permission_classes: ClassVar[Sequence[PermissionSpec]] = (AllowAny,)
+    """Checked on connect and before every action; all of them must allow."""
+
+    actions: ClassVar[Mapping[str, Action[Any, Any]]] = MappingProxyType({})
+    """This class's actions by wire name, collected when the class is created."""
+
+    _permissions: ClassVar[tuple[Check, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.actions = MappingProxyType(_collect_actions(cls))
+        cls._permissions = tuple(compile_permission(spec) for spec in cls.permission_classes)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._detached: set[asyncio.Task[None]] = set()
+
+    @property
+    def user(self) -> AbstractBaseUser | AnonymousUser:
+        """The connection's user (``AnonymousUser`` when the scope has none)."""
+        return scope_user(self.scope)
+
+    @property
+    def context(self) -> ActionContext:
+        """The context of the action being run: request_id, action, scope, user, arguments."""
+        try:
+            return current_context.get()
+        except LookupError:
+            raise RuntimeError("consumer.context is only available while an action runs.") from None
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # channels closes stale DB connections before every message (a round trip to the DB
+        # thread); here that happens only where the DB is used: typed_dcrf.db closes them
+        # around every call, and sync actions run through it.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def websocket_connect(self, message: Any) -> None:
+        if await can_connect(self._permissions, self.scope, self):
+            await super().websocket_connect(message)
+        else:
+            await self.close(code=REFUSED)
+
+    async def websocket_disconnect(self, message: Any) -> None:
+        for task in self._detached:
+            task.cancel()
+        await asyncio.gather(*self._detached, return_exceptions=True)
+        await super().websocket_disconnect(message)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        settings = get_settings()
+        if text_data is not None and len(text_data.encode()) > settings.max_frame_bytes:
+            await self.close(code=MESSAGE_TOO_BIG)
+            return
+        try:
+            frame = _envelope.decode_frame(text_data)
+        except ParseError as exc:
+            await self._send_error(exc, None, None)
+            return
+        request_id = frame.pop("request_id", None)
+        name = frame.pop("action", None)
+        if not isinstance(name, str):
+            error = (
+                MethodNotAllowed(name) if name is None else ParseError('"action" must be a string.')
+            )
+            await self._send_error(error, None, request_id)
+            return
+        found = self.actions.get(name)
+        if found is None:
+            await self._send_error(MethodNotAllowed(name), name, request_id)
+            return
+        context = ActionContext(name, request_id, self.scope, self.user)
+        if not found.detached:
+            await self._run(found, context, frame)
+        elif len(self._detached) >= settings.max_detached_actions:
+            busy = Throttled(detail="Too many actions running on this connection; retry later.")
+            await self._send_error(busy, name, request_id)
+        else:
+            task = asyncio.create_task(self._run(found, context, frame))
+            self._detached.add(task)
+            task.add_done_callback(self._detached.discard)
+
+    async def _run(
+        self, found: Action[Any, Any], context: ActionContext, frame: JSONObject
+    ) -> None:
+        token = current_context.set(context)
+        try:
+            status, data_json = await self._call(found, context, frame)
+        except Exception as exc:  # every failure becomes one error reply
+            await self._send_error(exc, context.action, context.request_id)
+        else:
+            await self.send(
+                _envelope.success(context.action, context.request_id, status, data_json)
+            )
+        finally:
+            current_context.reset(token)
+
+    async def _call(
+        self, found: Action[Any, Any], context: ActionContext, frame: JSONObject
+    ) -> tuple[int, str]:
+        allow_unknown = get_settings().allow_unknown_arguments
+        arguments = found.signature.validate(frame, allow_unknown=allow_unknown)
+        context = dataclasses.replace(context, arguments=arguments)
+        current_context.set(context)
+        await check_action(self._permissions, context, self)
+        if found.is_async:
+            response = await found.func(self, **arguments)
+            return _serialize(found, response)
+        return await db.run(self._call_sync, found, arguments)
+
+    def _call_sync(self, found: Action[Any, Any], arguments: dict[str, Any]) -> tuple[int, str]:
+        atomic = found.atomic
+        if atomic is None:
+            atomic = bool(connection.settings_dict.get("ATOMIC_REQUESTS", False))
+        with transaction.atomic() if atomic else nullcontext():
+            # Serialized in the transaction too: lazy relations are read in this thread.
+            return _serialize(found, found.func(self, **arguments))
+
+    async def _send_error(self, exc: BaseException, action: str | None, request_id: Any) -> None:
+        status, errors = handle_exception(exc, action)
+        await self.send(_envelope.failure(action, request_id, status, errors))
+
+
+def _serialize(found: Action[Any, Any], response: object) -> tuple[int, str]:
+    if not isinstance(response, Response):
+        msg = f"{found!r} returned {type(response).__name__}, not a Response."
+        raise TypeError(msg)
+    checked = cast("Response[object]", response)
+    return checked.status, found.signature.dump_json(checked.data)

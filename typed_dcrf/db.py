@@ -1,0 +1,49 @@
+"""Strict, typed bridges from async code to the ORM.
+
+Built on channels' ``database_sync_to_async`` (stale connections closed around every call, one
+thread shared with the rest of Django's sync code). Strict: a QuerySet must not leave the
+thread unevaluated, because evaluating it later would run SQL on the event loop.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from channels.db import database_sync_to_async
+from django.db.models import QuerySet
+from typing_extensions import ParamSpec
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class UnevaluatedQuerySetError(TypeError):
+    """A database function returned a lazy QuerySet to async code."""
+
+
+def _strict(func: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(func)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+        result = func(*args, **kwargs)
+        if isinstance(result, QuerySet):
+            name = getattr(func, "__qualname__", repr(func))
+            msg = (
+                f"{name} returned an unevaluated QuerySet to async code; evaluate it in the "
+                f"sync function instead, e.g. `return list(queryset)`."
+            )
+            raise UnevaluatedQuerySetError(msg)
+        return result
+
+    return checked
+
+
+def database_sync(func: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
+    """Decorate a sync function touching the ORM so that async code can await it."""
+    return functools.wraps(func)(database_sync_to_async(_strict(func)))
+
+
+async def run(func: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run ``func(*args, **kwargs)`` in the database thread: ``await run(Item.objects.count)``."""
+    return await database_sync_to_async(_strict(func))(*args, **kwargs)

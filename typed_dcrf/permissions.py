@@ -1,0 +1,219 @@
+"""Permissions: checked on connect (``can_connect``) and before every action (``has_permission``).
+
+Methods may be sync or async. typed_dcrf and DRF permission classes combine with ``&``, ``|``
+and ``~`` in any order: both build DRF's operand holders, which a consumer compiles once into
+a tree of async checks. DRF permissions run in the database thread, with a request built from
+the scope; they have no say on connect.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, TypeAlias
+
+from rest_framework import permissions as drf
+from rest_framework.permissions import OperandHolder, SingleOperandHolder
+
+from typed_dcrf import db
+from typed_dcrf._drf import drf_request
+from typed_dcrf.context import ActionContext
+from typed_dcrf.exceptions import NotAuthenticated, PermissionDenied
+from typed_dcrf.types import Scope
+
+if TYPE_CHECKING:
+    from typed_dcrf.consumers import AsyncAPIConsumer
+
+PermissionSpec: TypeAlias = (
+    "type[BasePermission] | type[drf.BasePermission] | OperandHolder | SingleOperandHolder"
+)
+"""What ``permission_classes`` may hold: classes of either kind, or combinations of them."""
+
+
+def _combine(operator: type, first: object, second: object) -> OperandHolder:
+    # The DRF stubs type operator_class as an instance and the operands as DRF classes only.
+    return OperandHolder(operator, first, second)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
+class PermissionMeta(drf.BasePermissionMetaclass):
+    """Lets typed_dcrf permission classes combine with each other and with DRF's."""
+
+    def __and__(self, other: PermissionSpec) -> OperandHolder:
+        return _combine(drf.AND, self, other)
+
+    # type.__or__ builds `X | Y` unions; permission classes combine instead, as in DRF.
+    def __or__(self, other: PermissionSpec) -> OperandHolder:  # type: ignore[override]
+        return _combine(drf.OR, self, other)
+
+    def __rand__(self, other: PermissionSpec) -> OperandHolder:
+        return _combine(drf.AND, other, self)
+
+    def __ror__(self, other: PermissionSpec) -> OperandHolder:  # type: ignore[override]
+        return _combine(drf.OR, other, self)
+
+
+class BasePermission(metaclass=PermissionMeta):
+    """Allow everything; override either method, sync or async."""
+
+    message: ClassVar[str | None] = None
+    """The 403 detail when this permission refuses an action (DRF's default otherwise)."""
+
+    def can_connect(self, scope: Scope, consumer: AsyncAPIConsumer) -> bool | Awaitable[bool]:
+        """Whether the websocket handshake is accepted."""
+        return True
+
+    def has_permission(
+        self, context: ActionContext, consumer: AsyncAPIConsumer
+    ) -> bool | Awaitable[bool]:
+        """Whether the action in ``context`` (validated arguments included) may run."""
+        return True
+
+
+class AllowAny(BasePermission):
+    """Every connection and every action."""
+
+
+class IsAuthenticated(BasePermission):
+    """Authenticated users only: anonymous connections are refused at the handshake."""
+
+    def can_connect(self, scope: Scope, consumer: AsyncAPIConsumer) -> bool:
+        return bool(consumer.user.is_authenticated)
+
+    def has_permission(self, context: ActionContext, consumer: AsyncAPIConsumer) -> bool:
+        return bool(context.user.is_authenticated)
+
+
+async def _resolve(answer: bool | Awaitable[bool]) -> bool:
+    return bool(await answer) if inspect.isawaitable(answer) else bool(answer)
+
+
+class Check:
+    """A compiled permission: one node of the tree built from ``permission_classes``."""
+
+    def message(self) -> str | None:
+        """The 403 detail when this check refuses (``None``: the default detail)."""
+        return None
+
+    async def connect(self, scope: Scope, consumer: AsyncAPIConsumer) -> bool:
+        raise NotImplementedError
+
+    async def allows(self, context: ActionContext, consumer: AsyncAPIConsumer) -> bool:
+        raise NotImplementedError
+
+
+@dataclass(slots=True)
+class _Native(Check):
+    permission: BasePermission
+
+    def message(self) -> str | None:
+        return self.permission.message
+
+    async def connect(self, scope: Scope, consumer: AsyncAPIConsumer) -> bool:
+        return await _resolve(self.permission.can_connect(scope, consumer))
+
+    async def allows(self, context: ActionContext, consumer: AsyncAPIConsumer) -> bool:
+        return await _resolve(self.permission.has_permission(context, consumer))
+
+
+@dataclass(slots=True)
+class _DRF(Check):
+    permission: drf.BasePermission
+
+    def message(self) -> str | None:
+        message = getattr(self.permission, "message", None)
+        return None if message is None else str(message)
+
+    async def connect(self, scope: Scope, consumer: AsyncAPIConsumer) -> bool:
+        return True
+
+    async def allows(self, context: ActionContext, consumer: AsyncAPIConsumer) -> bool:
+        return await db.run(self._allows, context, consumer)
+
+    def _allows(self, context: ActionContext, consumer: AsyncAPIConsumer) -> bool:
+        request = drf_request(context.scope, context.action)
+        # DRF permissions take the consumer where they would take the view, as in DCRF.
+        allowed = self.permission.has_permission(request, consumer)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+        return bool(allowed)
+
+
+@dataclass(slots=True)
+class _And(Check):
+    first: Check
+    second: Check
+
+    async def connect(self, scope: Scope, consumer: AsyncAPIConsumer) -> bool:
+        return await self.first.connect(scope, consumer) and await self.second.connect(
+            scope, consumer
+        )
+
+    async def allows(self, context: ActionContext, consumer: AsyncAPIConsumer) -> bool:
+        return await self.first.allows(context, consumer) and await self.second.allows(
+            context, consumer
+        )
+
+
+@dataclass(slots=True)
+class _Or(Check):
+    first: Check
+    second: Check
+
+    async def connect(self, scope: Scope, consumer: AsyncAPIConsumer) -> bool:
+        return await self.first.connect(scope, consumer) or await self.second.connect(
+            scope, consumer
+        )
+
+    async def allows(self, context: ActionContext, consumer: AsyncAPIConsumer) -> bool:
+        return await self.first.allows(context, consumer) or await self.second.allows(
+            context, consumer
+        )
+
+
+@dataclass(slots=True)
+class _Not(Check):
+    """Negates the per-action check only: refusing every connection would make no sense."""
+
+    inner: Check
+
+    async def connect(self, scope: Scope, consumer: AsyncAPIConsumer) -> bool:
+        return True
+
+    async def allows(self, context: ActionContext, consumer: AsyncAPIConsumer) -> bool:
+        return not await self.inner.allows(context, consumer)
+
+
+_OPERATORS: dict[object, type[_And | _Or]] = {drf.AND: _And, drf.OR: _Or}
+
+
+def compile_permission(spec: object) -> Check:
+    """Turn one entry of ``permission_classes`` (a ``PermissionSpec``) into a check tree."""
+    if isinstance(spec, OperandHolder):
+        combine = _OPERATORS[spec.operator_class]
+        return combine(compile_permission(spec.op1_class), compile_permission(spec.op2_class))
+    if isinstance(spec, SingleOperandHolder):
+        return _Not(compile_permission(spec.op1_class))
+    if isinstance(spec, type) and issubclass(spec, BasePermission):
+        return _Native(spec())
+    if isinstance(spec, type) and issubclass(spec, drf.BasePermission):
+        return _DRF(spec())
+    msg = f"{spec!r} is not a typed_dcrf or DRF permission class."
+    raise TypeError(msg)
+
+
+async def can_connect(checks: Sequence[Check], scope: Scope, consumer: AsyncAPIConsumer) -> bool:
+    """Whether every permission accepts the connection."""
+    for check in checks:
+        if not await check.connect(scope, consumer):
+            return False
+    return True
+
+
+async def check_action(
+    checks: Sequence[Check], context: ActionContext, consumer: AsyncAPIConsumer
+) -> None:
+    """Raise ``NotAuthenticated`` (anonymous user) or ``PermissionDenied`` on the first refusal."""
+    for check in checks:
+        if not await check.allows(context, consumer):
+            if not context.user.is_authenticated:
+                raise NotAuthenticated
+            raise PermissionDenied(check.message())

@@ -1,0 +1,134 @@
+"""A typed test client: ``await client.call(Consumer.action, **kwargs)`` returns ``Response[T]``.
+
+Runs the consumer in-process through channels' ``WebsocketCommunicator``. Arguments are
+type-checked against the action's own signature; replies are parsed back into ``T``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Self, TypeVar, cast
+
+from channels.testing.websocket import WebsocketCommunicator
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from pydantic_core import to_jsonable_python
+from typing_extensions import ParamSpec
+
+from typed_dcrf.actions import Action
+from typed_dcrf.consumers import AsyncAPIConsumer
+from typed_dcrf.responses import Response
+from typed_dcrf.types import ErrorList, JSONObject, JSONValue
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class ConnectionRefused(Exception):
+    """The consumer refused the websocket handshake."""
+
+    def __init__(self, code: int | str | None) -> None:
+        super().__init__(f"connection refused (close code {code})")
+        self.code = code
+
+
+class ErrorReply(Exception):
+    """``call`` received an error reply (a non-2xx ``response_status``)."""
+
+    def __init__(self, status: int, errors: ErrorList) -> None:
+        super().__init__(f"{status}: {errors}")
+        self.status = status
+        self.errors = errors
+
+
+class ApiClient:
+    """An in-process websocket client for one consumer class.
+
+    Args:
+        consumer: the consumer class under test.
+        user: put in the scope as ``scope["user"]`` (as channels' AuthMiddleware would).
+        scope: extra scope keys (``url_route``, ``session``...).
+        timeout: seconds to wait for each reply.
+    """
+
+    def __init__(
+        self,
+        consumer: type[AsyncAPIConsumer],
+        *,
+        user: AbstractBaseUser | AnonymousUser | None = None,
+        scope: Mapping[str, object] | None = None,
+        path: str = "/ws/",
+        timeout: float = 1.0,
+    ) -> None:
+        self.communicator = WebsocketCommunicator(consumer.as_asgi(), path)
+        extra_scope = cast("dict[str, object]", self.communicator.scope)
+        extra_scope.update(scope or {})
+        if user is not None:
+            extra_scope["user"] = user
+        self.timeout = timeout
+        self._request_ids = itertools.count(1)
+        self._pending: dict[str, JSONObject] = {}
+
+    async def __aenter__(self) -> Self:
+        connected, code = await self.communicator.connect(self.timeout)
+        if not connected:
+            raise ConnectionRefused(code)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.communicator.disconnect(timeout=self.timeout)
+
+    async def send(self, frame: JSONValue) -> None:
+        """Send ``frame`` as one JSON text frame, exactly as given."""
+        await self.communicator.send_json_to(frame)
+
+    async def send_text(self, text: str) -> None:
+        """Send raw text (for malformed-frame tests)."""
+        await self.communicator.send_to(text_data=text)
+
+    async def send_bytes(self, data: bytes) -> None:
+        """Send a binary frame."""
+        await self.communicator.send_to(bytes_data=data)
+
+    async def receive(self) -> JSONObject:
+        """The next reply frame, decoded (``TimeoutError`` when none comes in time)."""
+        received = await self.communicator.receive_json_from(self.timeout)
+        return cast("JSONObject", received)
+
+    # Mirrors WebsocketCommunicator.receive_nothing, which takes the same timeout argument.
+    async def receive_nothing(self, timeout: float = 0.1) -> bool:  # noqa: ASYNC109
+        """Whether no frame arrives within ``timeout`` seconds."""
+        return await self.communicator.receive_nothing(timeout)
+
+    async def call(self, action: Action[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Response[R]:
+        """Run ``action`` over the socket; its reply parsed into ``Response[R]``.
+
+        Raises:
+            ErrorReply: the reply's status is not 2xx.
+        """
+        request_id = f"call-{next(self._request_ids)}"
+        bound = inspect.signature(action.func).bind(None, *args, **kwargs)
+        arguments = {name: value for name, value in bound.arguments.items() if name != "self"}
+        frame: dict[str, Any] = {**to_jsonable_python(arguments), "action": action.name}
+        frame["request_id"] = request_id
+        await self.send(frame)
+        reply = await self._reply_to(request_id)
+        status = cast("int", reply["response_status"])
+        if not 200 <= status < 300:
+            raise ErrorReply(status, cast("ErrorList", reply["errors"]))
+        data: R = action.signature.output.validate_python(reply["data"])
+        return Response(data, status)
+
+    async def _reply_to(self, request_id: str) -> JSONObject:
+        while request_id not in self._pending:
+            reply = await self.receive()
+            self._pending[str(reply.get("request_id"))] = reply
+        return self._pending.pop(request_id)

@@ -1,0 +1,34 @@
+"""Type aliases shared across typed_dcrf: JSON values, frames and scopes.
+
+A leaf module: it imports nothing from the package, so every other module may import it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeAlias
+
+from typing_extensions import TypedDict
+
+JSONValue: TypeAlias = "bool | int | float | str | list[JSONValue] | dict[str, JSONValue] | None"
+"""Any value a JSON text frame can carry."""
+
+JSONObject: TypeAlias = "dict[str, JSONValue]"
+"""A decoded JSON object, such as one client frame."""
+
+ErrorList: TypeAlias = "list[JSONValue]"
+"""The ``errors`` member of a reply: ``["message"]`` or ``[{"field": ["message"]}]``."""
+
+# The ASGI scope is a heterogeneous mapping whose extra keys (user, session, url_route)
+# are set by middleware; its values are untyped by the ASGI spec, so Any is accurate here.
+Scope: TypeAlias = Mapping[str, Any]
+
+
+class Envelope(TypedDict):
+    """One reply frame, exactly as the wire protocol defines it (five keys)."""
+
+    errors: ErrorList
+    data: JSONValue
+    action: str | None
+    response_status: int
+    request_id: JSONValue
