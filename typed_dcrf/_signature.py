@@ -124,6 +124,9 @@ def compile_signature(func: Callable[..., object], *, owner: str, name: str) -> 
     except PydanticSchemaGenerationError as exc:
         msg = f"{where}: a parameter or the Response type is not supported by pydantic: {exc}"
         raise ImproperlyConfigured(msg) from exc
+    if not (arguments.pydantic_complete and output.pydantic_complete):
+        msg = f"{where}: a parameter or the Response type is not fully defined for pydantic."
+        raise ImproperlyConfigured(msg)
     return CompiledSignature(frozenset(fields), arguments, output)
 
 

@@ -44,20 +44,25 @@ class Action(Generic[P, R]):
         self.atomic = atomic
         self.detached = detached
         self.owner = "<unbound>"
+        self.attribute = func.__name__
         self._signature: CompiledSignature | None = None
         self.__doc__ = func.__doc__
         self.__wrapped__ = func
 
     def __set_name__(self, owner: type, attribute: str) -> None:
         self.owner = owner.__qualname__
-        where = f"{self.owner}.{attribute}"
+        self.attribute = attribute
+
+    def compile(self) -> None:
+        """Check the options and compile the signature; the consumer class calls this once."""
+        where = f"{self.owner}.{self.attribute}"
         if self.atomic is not None and self.is_async:
             msg = f"{where}: atomic= applies to sync actions; make the method a plain `def`."
             raise ImproperlyConfigured(msg)
         if self.detached and not self.is_async:
             msg = f"{where}: detached= applies to async actions; make the method `async def`."
             raise ImproperlyConfigured(msg)
-        self._signature = compile_signature(self.func, owner=self.owner, name=self.name)
+        self._signature = compile_signature(self.func, owner=self.owner, name=self.attribute)
 
     @property
     def signature(self) -> CompiledSignature:
@@ -68,7 +73,7 @@ class Action(Generic[P, R]):
         return self._signature
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.owner}.{self.name}>"
+        return f"<{type(self).__name__} {self.owner}.{self.attribute}>"
 
 
 class AsyncAction(Action[P, R]):

@@ -48,7 +48,13 @@ REFUSED = 4003
 
 
 def _collect_actions(cls: type) -> dict[str, Action[Any, Any]]:
-    """Actions by wire name, following the MRO: a plain method overriding an action hides it."""
+    """Actions by wire name, following the MRO: a plain method overriding an action hides it.
+
+    The actions ``cls`` itself defines are compiled here, once.
+    """
+    for value in vars(cls).values():
+        if isinstance(value, Action):
+            value.compile()
     by_attribute: dict[str, Action[Any, Any]] = {}
     for base in reversed(cls.__mro__):
         for attribute, value in vars(base).items():

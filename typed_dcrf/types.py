@@ -6,12 +6,20 @@ A leaf module: it imports nothing from the package, so every other module may im
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from typing_extensions import TypedDict
+from typing_extensions import TypeAliasType, TypedDict
 
-JSONValue: TypeAlias = "bool | int | float | str | list[JSONValue] | dict[str, JSONValue] | None"
-"""Any value a JSON text frame can carry."""
+if TYPE_CHECKING:
+    JSONValue: TypeAlias = (
+        "bool | int | float | str | list[JSONValue] | dict[str, JSONValue] | None"
+    )
+else:
+    # The same alias in the form pydantic resolves (type checkers prefer the classic one).
+    JSONValue = TypeAliasType(
+        "JSONValue", bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"] | None
+    )
+"""Any value a JSON text frame can carry (usable in action signatures too)."""
 
 JSONObject: TypeAlias = "dict[str, JSONValue]"
 """A decoded JSON object, such as one client frame."""
