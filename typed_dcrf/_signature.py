@@ -162,4 +162,4 @@ def response_type(hints: Mapping[str, object], where: str) -> object:
 
 def _output_type(hints: Mapping[str, object], where: str) -> Any:  # a runtime type form
     data_type = response_type(hints, where)
-    return _OUTPUT_ALIASES.get(data_type, data_type)
+    return _OUTPUT_ALIASES.get(typing.get_origin(data_type) or data_type, data_type)

@@ -6,7 +6,7 @@ from django.db import models
 
 
 class Note(models.Model):
-    text = models.CharField(max_length=100)
+    text: models.CharField[str, str] = models.CharField(max_length=100)
 
     def __str__(self) -> str:
         return self.text

@@ -1,0 +1,184 @@
+"""One error path: client errors keep their status and message; anything else is a bare 500."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions as drf_exceptions
+
+from typed_dcrf import (
+    APIError,
+    AsyncAPIConsumer,
+    MethodNotAllowed,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    Response,
+    Throttled,
+    ValidationError,
+    action,
+)
+from typed_dcrf.testing import ApiClient
+from typed_dcrf.types import JSONObject, JSONValue
+
+
+class Teapot(APIError):
+    status_code = 418
+    default_detail = "I'm a teapot."
+    default_code = "teapot"
+
+
+RAISED: dict[str, BaseException] = {
+    "validation": ValidationError({"name": ["Too long."], "addr": {"zip": ["Bad zip."]}}),
+    "validation_list": ValidationError(["First.", "Second."]),
+    "not_authenticated": NotAuthenticated(),
+    "permission_denied": PermissionDenied("Owners only."),
+    "not_found": NotFound(),
+    "method_not_allowed": MethodNotAllowed("frobnicate"),
+    "throttled": Throttled(wait=2.2),
+    "throttled_one": Throttled(wait=1),
+    "custom": Teapot(),
+    "drf_validation": drf_exceptions.ValidationError({"name": ["This field is required."]}),
+    "drf_not_found": drf_exceptions.NotFound(),
+    "drf_permission": drf_exceptions.PermissionDenied(),
+    "drf_throttled": drf_exceptions.Throttled(wait=3),
+    "django_404": Http404("secret path"),
+    "does_not_exist": ObjectDoesNotExist("secret query"),
+    "django_permission": DjangoPermissionDenied("secret reason"),
+    "unexpected": RuntimeError("secret: password=hunter2"),
+    "key_error": KeyError("secret_key"),
+}
+
+EXPECTED: dict[str, tuple[int, JSONValue]] = {
+    "validation": (400, [{"name": ["Too long."], "addr": {"zip": ["Bad zip."]}}]),
+    "validation_list": (400, ["First.", "Second."]),
+    "not_authenticated": (401, ["Authentication credentials were not provided."]),
+    "permission_denied": (403, ["Owners only."]),
+    "not_found": (404, ["Not found."]),
+    "method_not_allowed": (405, ['Method "frobnicate" not allowed.']),
+    "throttled": (429, ["Request was throttled. Expected available in 3 seconds."]),
+    "throttled_one": (429, ["Request was throttled. Expected available in 1 second."]),
+    "custom": (418, ["I'm a teapot."]),
+    "drf_validation": (400, [{"name": ["This field is required."]}]),
+    "drf_not_found": (404, ["Not found."]),
+    "drf_permission": (403, ["You do not have permission to perform this action."]),
+    "drf_throttled": (429, ["Request was throttled. Expected available in 3 seconds."]),
+    "django_404": (404, ["Not found."]),
+    "does_not_exist": (404, ["Not found."]),
+    "django_permission": (403, ["You do not have permission to perform this action."]),
+    "unexpected": (500, ["A server error occurred."]),
+    "key_error": (500, ["A server error occurred."]),
+}
+
+
+class FailingConsumer(AsyncAPIConsumer):
+    @action
+    async def fail(self, kind: str) -> Response[None]:
+        raise RAISED[kind]
+
+    @action
+    def fail_sync(self, kind: str) -> Response[None]:
+        raise RAISED[kind]
+
+    @action
+    async def ok(self) -> Response[str]:
+        return Response.ok("fine")
+
+
+async def call_raw(client: ApiClient, frame: JSONObject) -> JSONObject:
+    await client.send(frame)
+    return await client.receive()
+
+
+@pytest.mark.parametrize("action_name", ["fail", "fail_sync"])
+@pytest.mark.parametrize("kind", sorted(RAISED))
+@pytest.mark.django_db(transaction=True)
+async def test_exceptions_map_to_one_envelope(action_name: str, kind: str) -> None:
+    """Each exception family maps to its status and message, from async and sync actions."""
+    status, errors = EXPECTED[kind]
+    async with ApiClient(FailingConsumer) as client:
+        reply = await call_raw(client, {"action": action_name, "kind": kind, "request_id": kind})
+        assert reply == {
+            "errors": errors,
+            "data": None,
+            "action": action_name,
+            "response_status": status,
+            "request_id": kind,
+        }
+        assert "secret" not in str(reply)
+        assert (await call_raw(client, {"action": "ok"}))["data"] == "fine"
+
+
+async def test_unexpected_exception_is_logged_with_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A 500 is logged with the action name and the traceback; the client sees neither."""
+    with caplog.at_level(logging.ERROR, logger="typed_dcrf"):
+        async with ApiClient(FailingConsumer) as client:
+            reply = await call_raw(client, {"action": "fail", "kind": "unexpected"})
+    assert reply["errors"] == ["A server error occurred."]
+    [record] = caplog.records
+    assert record.getMessage() == "Unhandled exception in action 'fail'"
+    assert record.exc_info is not None
+    assert isinstance(record.exc_info[1], RuntimeError)
+
+
+async def test_client_errors_are_not_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """Expected client errors (4xx) leave the error log alone."""
+    with caplog.at_level(logging.ERROR, logger="typed_dcrf"):
+        async with ApiClient(FailingConsumer) as client:
+            await call_raw(client, {"action": "fail", "kind": "not_found"})
+    assert caplog.records == []
+
+
+async def test_one_clients_error_does_not_touch_another() -> None:
+    """A crash on one connection leaves a second connection's replies untouched."""
+    async with ApiClient(FailingConsumer) as first, ApiClient(FailingConsumer) as second:
+        await first.send({"action": "fail", "kind": "unexpected"})
+        await second.send({"action": "ok", "request_id": "b"})
+        assert (await first.receive())["response_status"] == 500
+        assert await second.receive() == {
+            "errors": [],
+            "data": "fine",
+            "action": "ok",
+            "response_status": 200,
+            "request_id": "b",
+        }
+
+
+class WrongReturnConsumer(AsyncAPIConsumer):
+    @action
+    async def not_a_response(self) -> Response[int]:
+        return 5  # type: ignore[return-value]  # pyright: ignore[reportReturnType]
+
+    @action
+    async def wrong_data(self) -> Response[int]:
+        data: Any = "five"  # what a wrongly typed helper would hand back
+        return Response.ok(data)
+
+
+@pytest.mark.parametrize("name", ["not_a_response", "wrong_data"])
+async def test_returning_the_wrong_thing_is_a_logged_500(
+    name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A non-Response, or data not matching Response[T], is a 500 that is logged."""
+    with caplog.at_level(logging.ERROR, logger="typed_dcrf"):
+        async with ApiClient(WrongReturnConsumer) as client:
+            reply = await call_raw(client, {"action": name})
+    assert reply["response_status"] == 500
+    assert len(caplog.records) == 1
+
+
+def test_api_error_defaults_and_overrides() -> None:
+    """APIError carries status_code, detail and code, with per-instance overrides."""
+    error = NotFound()
+    assert (error.status_code, error.detail, error.code) == (404, "Not found.", "not_found")
+    custom = PermissionDenied("Nope.", code="owner_only")
+    assert (custom.detail, custom.code) == ("Nope.", "owner_only")
+    assert Throttled().detail == "Request was throttled."
+    assert Throttled(wait=0.4).wait == 1

@@ -1,0 +1,112 @@
+"""The typed test client: calls, raw frames, scope user, refused connections, clean close."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth.models import AnonymousUser, User
+
+from typed_dcrf import AsyncAPIConsumer, BasePermission, NotFound, Response, action
+from typed_dcrf.testing import ApiClient, ConnectionRefused, ErrorReply
+from typed_dcrf.types import Scope
+
+
+@dataclass
+class Meeting:
+    title: str
+    at: dt.datetime
+
+
+class RefuseAll(BasePermission):
+    def can_connect(self, scope: Scope, consumer: AsyncAPIConsumer) -> bool:
+        return False
+
+
+disconnects: list[int] = []
+
+
+class ClientConsumer(AsyncAPIConsumer):
+    @action
+    async def schedule(self, title: str, at: dt.datetime) -> Response[Meeting]:
+        return Response.created(Meeting(title, at + dt.timedelta(hours=1)))
+
+    @action
+    async def username(self) -> Response[str]:
+        return Response.ok(self.user.get_username() or "anonymous")
+
+    @action
+    async def route(self) -> Response[str]:
+        if "url_route" not in self.scope:
+            raise NotFound
+        return Response.ok(str(self.scope["url_route"]["kwargs"]["room"]))
+
+    async def disconnect(self, code: int) -> None:
+        disconnects.append(code)
+
+
+class RefusingConsumer(AsyncAPIConsumer):
+    permission_classes = (RefuseAll,)
+
+
+async def test_call_sends_arguments_as_json_and_parses_the_reply() -> None:
+    """Arguments are JSON-encoded (datetimes too) and data comes back as T."""
+    at = dt.datetime(2026, 5, 1, 9, tzinfo=dt.UTC)
+    async with ApiClient(ClientConsumer) as client:
+        reply = await client.call(ClientConsumer.schedule, title="standup", at=at)
+        positional = await client.call(ClientConsumer.schedule, "retro", at)
+    assert reply == Response(Meeting("standup", at + dt.timedelta(hours=1)), 201)
+    assert positional.data.title == "retro"
+
+
+async def test_call_skips_replies_meant_for_other_requests() -> None:
+    """A reply to another request_id is kept aside until asked for, not mistaken."""
+    async with ApiClient(ClientConsumer) as client:
+        await client.send({"action": "username", "request_id": "raw"})
+        reply = await client.call(ClientConsumer.username)
+        assert reply.data == "anonymous"
+        assert await client.receive_nothing()
+
+
+async def test_scope_user_is_set_by_the_client() -> None:
+    """user= puts the user in the scope, as channels' AuthMiddleware would."""
+    user = User(username="alice")
+    async with ApiClient(ClientConsumer, user=user) as client:
+        assert (await client.call(ClientConsumer.username)).data == "alice"
+    async with ApiClient(ClientConsumer, user=AnonymousUser()) as client:
+        assert (await client.call(ClientConsumer.username)).data == "anonymous"
+
+
+async def test_extra_scope_keys_reach_the_consumer() -> None:
+    """scope= adds keys such as url_route to the connection's scope."""
+    scope = {"url_route": {"args": (), "kwargs": {"room": "lobby"}}}
+    async with ApiClient(ClientConsumer, scope=scope) as client:
+        assert (await client.call(ClientConsumer.route)).data == "lobby"
+
+
+async def test_refused_connection_raises() -> None:
+    """A refused handshake raises ConnectionRefused with the close code."""
+    with pytest.raises(ConnectionRefused) as caught:
+        async with ApiClient(RefusingConsumer):
+            pass
+    assert caught.value.code == 4003
+
+
+async def test_error_replies_raise_error_reply() -> None:
+    """A 4xx reply raises ErrorReply carrying status and errors."""
+    async with ApiClient(ClientConsumer) as client:
+        with pytest.raises(ErrorReply) as caught:
+            await client.call(ClientConsumer.schedule, title="x", at="never")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    assert caught.value.status == 400
+    assert caught.value.errors == [
+        {"at": ["Input should be a valid datetime or date, input is too short."]}
+    ]
+
+
+async def test_leaving_the_block_closes_the_connection() -> None:
+    """The context manager disconnects and waits for the consumer to finish."""
+    disconnects.clear()
+    async with ApiClient(ClientConsumer):
+        assert disconnects == []
+    assert disconnects == [1000]
