@@ -1,0 +1,490 @@
+"""typed_dcrf.permissions: connect and per-action checks, DRF classes and their combinations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import cast
+
+import pytest
+from django.contrib.auth.models import AnonymousUser, User
+from rest_framework import permissions as drf
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from typed_dcrf import (
+    ActionContext,
+    AllowAny,
+    AsyncAPIConsumer,
+    BasePermission,
+    IsAuthenticated,
+    Response,
+    action,
+)
+from typed_dcrf.consumers import REFUSED
+from typed_dcrf.permissions import PermissionSpec
+from typed_dcrf.testing import ApiClient, ConnectionRefused
+from typed_dcrf.types import JSONObject, JSONValue, Scope
+
+NOT_AUTHENTICATED = ["Authentication credentials were not provided."]
+DENIED = ["You do not have permission to perform this action."]
+
+RAN: list[str] = []
+"""Wire names of the actions that ran: the side effect a refused action must not have."""
+
+SEEN: list[tuple[str, object]] = []
+"""(action, ``pk`` argument) pairs as the recording permissions saw them."""
+
+DRF_REQUESTS: list[Request] = []
+"""The requests ``RecordRequest`` was given."""
+
+
+@pytest.fixture(autouse=True)
+def _clear_records() -> Iterator[None]:
+    yield
+    RAN.clear()
+    SEEN.clear()
+    DRF_REQUESTS.clear()
+
+
+@pytest.fixture
+def bob(transactional_db: None) -> User:
+    """An authenticated user who is not staff."""
+    return User.objects.create_user("bob")
+
+
+@pytest.fixture
+def carol(transactional_db: None) -> User:
+    """A staff user."""
+    return User.objects.create_user("carol", is_staff=True)
+
+
+class Notes(AsyncAPIConsumer):
+    """Actions whose only effect is recording that they ran; subclasses set permissions."""
+
+    @action()
+    async def retrieve(self, pk: int) -> Response[int]:
+        RAN.append("retrieve")
+        return Response.ok(pk)
+
+    @action(name="list")
+    async def list_all(self) -> Response[list[int]]:
+        RAN.append("list")
+        return Response.ok([1, 2])
+
+    @action()
+    async def rename(self, pk: int, text: str = "") -> Response[int]:
+        RAN.append("rename")
+        return Response.ok(pk)
+
+    @action()
+    def archive(self, pk: int) -> Response[int]:
+        RAN.append("archive")
+        return Response.ok(pk)
+
+
+def guarded(*specs: PermissionSpec) -> type[AsyncAPIConsumer]:
+    """A ``Notes`` consumer with ``permission_classes = specs``."""
+
+    class Guarded(Notes):
+        permission_classes = specs
+
+    return Guarded
+
+
+async def ask(client: ApiClient, action_name: str, **arguments: JSONValue) -> JSONObject:
+    """Send one raw frame and return its reply."""
+    await client.send({"action": action_name, "request_id": action_name, **arguments})
+    return await client.receive()
+
+
+def refusal(status: int, errors: list[str], action_name: str) -> dict[str, object]:
+    """The exact reply of a refused action."""
+    return {
+        "errors": errors,
+        "data": None,
+        "action": action_name,
+        "response_status": status,
+        "request_id": action_name,
+    }
+
+
+class Allow(BasePermission):
+    """Sync, allows everything."""
+
+    def has_permission(self, context: ActionContext, consumer: AsyncAPIConsumer) -> bool:
+        return True
+
+
+class Deny(BasePermission):
+    """Sync, refuses every action (with the default message)."""
+
+    def has_permission(self, context: ActionContext, consumer: AsyncAPIConsumer) -> bool:
+        return False
+
+
+class AsyncAllow(BasePermission):
+    """Async, allows everything."""
+
+    async def has_permission(self, context: ActionContext, consumer: AsyncAPIConsumer) -> bool:
+        return True
+
+
+class AsyncDeny(BasePermission):
+    """Async, refuses every action."""
+
+    async def has_permission(self, context: ActionContext, consumer: AsyncAPIConsumer) -> bool:
+        return False
+
+
+class SmallPk(BasePermission):
+    """Sync: only a ``pk`` below 10."""
+
+    message = "pk must be below 10."
+
+    def has_permission(self, context: ActionContext, consumer: AsyncAPIConsumer) -> bool:
+        pk = context.arguments.get("pk")
+        SEEN.append((context.action, pk))
+        return isinstance(pk, int) and pk < 10
+
+
+class AsyncSmallPk(BasePermission):
+    """Async: only a ``pk`` below 10."""
+
+    message = "pk must be below 10 (async)."
+
+    async def has_permission(self, context: ActionContext, consumer: AsyncAPIConsumer) -> bool:
+        pk = context.arguments.get("pk")
+        SEEN.append((context.action, pk))
+        return isinstance(pk, int) and pk < 10
+
+
+class TokenInScope(BasePermission):
+    """Sync connect check: the scope must carry the right token."""
+
+    def can_connect(self, scope: Scope, consumer: AsyncAPIConsumer) -> bool:
+        return bool(scope.get("token") == "open sesame")
+
+
+class AsyncTokenInScope(BasePermission):
+    """Async connect check: the scope must carry the right token."""
+
+    async def can_connect(self, scope: Scope, consumer: AsyncAPIConsumer) -> bool:
+        return bool(scope.get("token") == "open sesame")
+
+
+class RefuseConnect(BasePermission):
+    """Refuses every handshake, allows every action."""
+
+    def can_connect(self, scope: Scope, consumer: AsyncAPIConsumer) -> bool:
+        return False
+
+
+class AsyncRefuseConnect(BasePermission):
+    """Refuses every handshake (async), allows every action."""
+
+    async def can_connect(self, scope: Scope, consumer: AsyncAPIConsumer) -> bool:
+        return False
+
+
+class RecordRequest(drf.BasePermission):
+    """A DRF permission that records the request it is given and allows it."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        DRF_REQUESTS.append(request)
+        return True
+
+
+class Open(Notes):
+    """No permission_classes of its own."""
+
+
+class Members(Notes):
+    permission_classes = (IsAuthenticated,)
+
+
+async def test_allow_any_is_the_default() -> None:
+    """A consumer without permission_classes accepts anonymous connections and actions."""
+    assert Open.permission_classes == (AllowAny,)
+    async with ApiClient(Open) as client:
+        reply = await client.call(Open.rename, pk=42)
+    assert reply.data == 42
+    assert RAN == ["rename"]
+
+
+async def test_is_authenticated_refuses_an_anonymous_handshake() -> None:
+    """IsAuthenticated closes an anonymous handshake with the refusal close code."""
+    with pytest.raises(ConnectionRefused) as refused:
+        async with ApiClient(Members):
+            pass
+    assert refused.value.code == REFUSED
+
+
+async def test_is_authenticated_accepts_an_authenticated_user(bob: User) -> None:
+    """IsAuthenticated accepts a user from the database, and lets its actions run."""
+    async with ApiClient(Members, user=bob) as client:
+        reply = await client.call(Members.rename, pk=3)
+    assert reply.data == 3
+    assert RAN == ["rename"]
+
+
+@pytest.mark.parametrize("permission", [SmallPk, AsyncSmallPk])
+async def test_has_permission_sees_validated_arguments_and_action_name(
+    permission: type[BasePermission],
+) -> None:
+    """has_permission (sync or async) gets the action name and the arguments after validation."""
+    async with ApiClient(guarded(permission)) as client:
+        reply = await ask(client, "rename", pk="7")
+        assert reply["response_status"] == 200
+        reply = await ask(client, "archive", pk=8)
+        assert reply["response_status"] == 200
+    # "7" reached the permission as the int 7: it sees what the action will get.
+    assert SEEN == [("rename", 7), ("archive", 8)]
+    assert RAN == ["rename", "archive"]
+
+
+async def test_has_permission_is_not_consulted_for_invalid_arguments() -> None:
+    """Arguments are validated first: invalid ones give a 400 without asking the permission."""
+    async with ApiClient(guarded(SmallPk)) as client:
+        reply = await ask(client, "rename", pk="seven")
+    assert reply["response_status"] == 400
+    assert SEEN == []
+    assert RAN == []
+
+
+@pytest.mark.parametrize("permission", [SmallPk, AsyncSmallPk])
+async def test_anonymous_refusal_is_401_and_the_action_does_not_run(
+    permission: type[BasePermission],
+) -> None:
+    """An anonymous user refused by has_permission gets 401; the action does not run."""
+    async with ApiClient(guarded(permission)) as client:
+        reply = await ask(client, "rename", pk=42)
+        assert reply == refusal(401, NOT_AUTHENTICATED, "rename")
+        reply = await ask(client, "archive", pk=42)
+        assert reply == refusal(401, NOT_AUTHENTICATED, "archive")
+    assert RAN == []
+
+
+@pytest.mark.parametrize(
+    ("permission", "message"),
+    [(SmallPk, "pk must be below 10."), (AsyncSmallPk, "pk must be below 10 (async).")],
+)
+async def test_authenticated_refusal_is_403_with_the_permission_message(
+    permission: type[BasePermission], message: str, bob: User
+) -> None:
+    """An authenticated user refused by has_permission gets 403 with the permission's message."""
+    async with ApiClient(guarded(permission), user=bob) as client:
+        reply = await ask(client, "rename", pk=42)
+        assert reply == refusal(403, [message], "rename")
+        reply = await ask(client, "archive", pk=42)
+        assert reply == refusal(403, [message], "archive")
+    assert RAN == []
+
+
+async def test_refusal_without_a_message_uses_the_default_detail(bob: User) -> None:
+    """A permission without ``message`` refuses with DRF's default 403 detail."""
+    async with ApiClient(guarded(Deny), user=bob) as client:
+        reply = await ask(client, "rename", pk=1)
+    assert reply == refusal(403, DENIED, "rename")
+
+
+async def test_connection_stays_open_after_a_refusal(bob: User) -> None:
+    """After a refused action the same connection still answers, and allowed actions run."""
+    async with ApiClient(guarded(SmallPk), user=bob) as client:
+        refused = await ask(client, "rename", pk=42)
+        assert refused["response_status"] == 403
+        allowed = await client.call(Notes.rename, pk=4)
+        assert allowed.data == 4
+        refused = await ask(client, "archive", pk=10)
+        assert refused["response_status"] == 403
+        allowed = await client.call(Notes.archive, pk=9)
+        assert allowed.data == 9
+    assert RAN == ["rename", "archive"]
+
+
+@pytest.mark.parametrize("permission", [TokenInScope, AsyncTokenInScope])
+async def test_can_connect_accepts_a_matching_scope(permission: type[BasePermission]) -> None:
+    """can_connect (sync or async) reads the scope and accepts the handshake when it says so."""
+    consumer = guarded(permission)
+    async with ApiClient(consumer, scope={"token": "open sesame"}) as client:
+        reply = await client.call(Notes.retrieve, pk=1)
+    assert reply.data == 1
+
+
+@pytest.mark.parametrize("permission", [TokenInScope, AsyncTokenInScope])
+async def test_can_connect_refuses_the_handshake(permission: type[BasePermission]) -> None:
+    """can_connect (sync or async) returning False refuses the handshake."""
+    with pytest.raises(ConnectionRefused) as refused:
+        async with ApiClient(guarded(permission), scope={"token": "wrong"}):
+            pass
+    assert refused.value.code == REFUSED
+
+
+async def test_drf_is_authenticated_has_no_say_on_connect_but_guards_actions(bob: User) -> None:
+    """DRF IsAuthenticated lets anonymous users connect, answers their actions 401, allows bob."""
+    consumer = guarded(drf.IsAuthenticated)
+    async with ApiClient(consumer) as client:
+        reply = await ask(client, "retrieve", pk=1)
+    assert reply == refusal(401, NOT_AUTHENTICATED, "retrieve")
+    assert RAN == []
+    async with ApiClient(consumer, user=bob) as client:
+        allowed = await client.call(Notes.retrieve, pk=1)
+    assert allowed.data == 1
+
+
+async def test_drf_is_admin_user_refuses_non_staff_with_403(bob: User, carol: User) -> None:
+    """DRF IsAdminUser refuses an authenticated non-staff user (403) and allows staff."""
+    consumer = guarded(drf.IsAdminUser)
+    async with ApiClient(consumer, user=bob) as client:
+        reply = await ask(client, "archive", pk=1)
+    assert reply == refusal(403, DENIED, "archive")
+    assert RAN == []
+    async with ApiClient(consumer, user=carol) as client:
+        allowed = await client.call(Notes.archive, pk=1)
+    assert allowed.data == 1
+
+
+async def test_drf_read_only_lets_anonymous_users_list_and_retrieve_only() -> None:
+    """IsAuthenticatedOrReadOnly: list/retrieve are GET; any other action name is unsafe."""
+    async with ApiClient(guarded(drf.IsAuthenticatedOrReadOnly)) as client:
+        listed = await client.call(Notes.list_all)
+        retrieved = await client.call(Notes.retrieve, pk=5)
+        renamed = await ask(client, "rename", pk=5)
+        archived = await ask(client, "archive", pk=5)
+    assert listed.data == [1, 2]
+    assert retrieved.data == 5
+    assert renamed == refusal(401, NOT_AUTHENTICATED, "rename")
+    assert archived == refusal(401, NOT_AUTHENTICATED, "archive")
+    assert RAN == ["list", "retrieve"]
+
+
+async def test_drf_read_only_lets_authenticated_users_run_unsafe_actions(bob: User) -> None:
+    """IsAuthenticatedOrReadOnly lets an authenticated user run custom (unsafe) actions."""
+    async with ApiClient(guarded(drf.IsAuthenticatedOrReadOnly), user=bob) as client:
+        renamed = await client.call(Notes.rename, pk=5)
+    assert renamed.data == 5
+
+
+async def test_drf_permission_gets_the_scope_user_and_the_action_method(bob: User) -> None:
+    """A DRF permission's request carries the scope's user and the action's HTTP method."""
+    async with ApiClient(guarded(RecordRequest), user=bob) as client:
+        await client.call(Notes.list_all)
+        await client.call(Notes.retrieve, pk=1)
+        await client.call(Notes.rename, pk=1)
+        await client.call(Notes.archive, pk=1)
+    assert [request.user for request in DRF_REQUESTS] == [bob] * 4
+    assert [request.method for request in DRF_REQUESTS] == ["GET", "GET", "RENAME", "ARCHIVE"]
+
+
+async def test_drf_permission_gets_an_anonymous_user_when_the_scope_has_none() -> None:
+    """Without a user in the scope, a DRF permission's request carries an AnonymousUser."""
+    async with ApiClient(guarded(RecordRequest)) as client:
+        await client.call(Notes.retrieve, pk=1)
+    assert len(DRF_REQUESTS) == 1
+    assert isinstance(DRF_REQUESTS[0].user, AnonymousUser)
+
+
+@pytest.mark.parametrize(
+    ("spec", "allowed"),
+    [
+        pytest.param(Allow & AsyncAllow, True, id="allow&async-allow"),
+        pytest.param(Allow & Deny, False, id="allow&deny"),
+        pytest.param(AsyncDeny & Allow, False, id="async-deny&allow"),
+        pytest.param(Deny | AsyncAllow, True, id="deny|async-allow"),
+        pytest.param(AsyncDeny | Deny, False, id="async-deny|deny"),
+        pytest.param(~Deny, True, id="~deny"),
+        pytest.param(~AsyncAllow, False, id="~async-allow"),
+        pytest.param(~AsyncDeny, True, id="~async-deny"),
+        pytest.param(drf.IsAdminUser & Allow, False, id="drf-admin&allow"),
+        pytest.param(drf.IsAuthenticated & AsyncAllow, True, id="drf-auth&async-allow"),
+        pytest.param(Allow & drf.IsAdminUser, False, id="allow&drf-admin"),
+        pytest.param(AsyncAllow & drf.IsAuthenticated, True, id="async-allow&drf-auth"),
+        pytest.param(Deny | drf.IsAuthenticated, True, id="deny|drf-auth"),
+        pytest.param(AsyncDeny | drf.IsAdminUser, False, id="async-deny|drf-admin"),
+        pytest.param(drf.IsAdminUser | AsyncAllow, True, id="drf-admin|async-allow"),
+        pytest.param(drf.IsAdminUser | Deny, False, id="drf-admin|deny"),
+        pytest.param(~drf.IsAdminUser, True, id="~drf-admin"),
+        pytest.param(
+            (Deny | drf.IsAuthenticated) & ~AsyncDeny, True, id="(deny|drf-auth)&~async-deny"
+        ),
+        pytest.param(
+            ~(Allow & AsyncDeny) & (drf.IsAdminUser | Deny),
+            False,
+            id="~(allow&async-deny)&(drf-admin|deny)",
+        ),
+        pytest.param(
+            AsyncDeny | ~(drf.IsAdminUser | ~Allow), True, id="async-deny|~(drf-admin|~allow)"
+        ),
+        pytest.param((SmallPk & AsyncSmallPk) | Deny, True, id="(small-pk&async-small-pk)|deny"),
+    ],
+)
+async def test_combined_permissions_follow_boolean_logic(
+    spec: PermissionSpec, allowed: bool, bob: User
+) -> None:
+    """&, | and ~ over sync, async and DRF operands allow exactly what the formula says."""
+    async with ApiClient(guarded(spec), user=bob) as client:
+        renamed = await ask(client, "rename", pk=1)
+        archived = await ask(client, "archive", pk=2)
+    if allowed:
+        assert (renamed["response_status"], archived["response_status"]) == (200, 200)
+        assert RAN == ["rename", "archive"]
+    else:
+        assert renamed == refusal(403, DENIED, "rename")
+        assert archived == refusal(403, DENIED, "archive")
+        assert RAN == []
+
+
+@pytest.mark.parametrize(
+    ("spec", "connects"),
+    [
+        pytest.param(RefuseConnect & Allow, False, id="refuse&allow"),
+        pytest.param(Allow & AsyncRefuseConnect, False, id="allow&async-refuse"),
+        pytest.param(RefuseConnect | AsyncRefuseConnect, False, id="refuse|async-refuse"),
+        pytest.param(RefuseConnect | Allow, True, id="refuse|allow"),
+        pytest.param(drf.IsAdminUser & AsyncRefuseConnect, False, id="drf-admin&async-refuse"),
+        pytest.param(RefuseConnect | drf.IsAdminUser, True, id="refuse|drf-admin"),
+        pytest.param(~RefuseConnect, True, id="~refuse"),
+        pytest.param(~AsyncRefuseConnect, True, id="~async-refuse"),
+        pytest.param(~(Allow | IsAuthenticated), True, id="~(allow|is-authenticated)"),
+    ],
+)
+async def test_combined_can_connect_follows_boolean_logic_and_not_never_refuses(
+    spec: PermissionSpec, connects: bool
+) -> None:
+    """&/| combine can_connect (DRF operands accept); ~ never refuses a connection."""
+    client = ApiClient(guarded(spec))
+    if connects:
+        async with client:
+            pass
+    else:
+        with pytest.raises(ConnectionRefused):
+            async with client:
+                pass
+
+
+async def test_not_is_authenticated_accepts_anonymous_users_and_refuses_bob(bob: User) -> None:
+    """~IsAuthenticated accepts an anonymous handshake and its actions, refuses bob's actions."""
+    consumer = guarded(~IsAuthenticated)
+    async with ApiClient(consumer) as client:
+        allowed = await client.call(Notes.rename, pk=1)
+    assert allowed.data == 1
+    async with ApiClient(consumer, user=bob) as client:
+        refused = await ask(client, "rename", pk=2)
+    assert refused == refusal(403, DENIED, "rename")
+    assert RAN == ["rename"]
+
+
+@pytest.mark.parametrize("wrong", [object, IsAuthenticated(), "IsAuthenticated", None])
+def test_wrong_permission_entry_raises_type_error_at_class_definition(wrong: object) -> None:
+    """A permission_classes entry that is not a permission class fails when the class is made."""
+    with pytest.raises(TypeError, match="is not a typed_dcrf or DRF permission class"):
+        guarded(AllowAny, cast("PermissionSpec", wrong))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the TypeError names neither the consumer class nor permission_classes (STYLE rule 4)",
+)
+def test_wrong_permission_entry_error_names_the_consumer_class() -> None:
+    """The definition-time error says which consumer's permission_classes holds the mistake."""
+    with pytest.raises(TypeError, match=r"Guarded\.permission_classes"):
+        guarded(cast("PermissionSpec", IsAuthenticated()))
