@@ -185,9 +185,6 @@ async def test_database_sync_refuses_an_unevaluated_queryset() -> None:
         await decorated_lazy_notes()
 
 
-@pytest.mark.xfail(
-    strict=True, reason="db._strict only recognises QuerySet; other lazy results pass through"
-)
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("func", [raw_notes, iterated_notes])
 async def test_run_refuses_other_unevaluated_query_results(func: Callable[[], object]) -> None:

@@ -480,10 +480,6 @@ def test_wrong_permission_entry_raises_type_error_at_class_definition(wrong: obj
         guarded(AllowAny, cast("PermissionSpec", wrong))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the TypeError names neither the consumer class nor permission_classes (STYLE rule 4)",
-)
 def test_wrong_permission_entry_error_names_the_consumer_class() -> None:
     """The definition-time error says which consumer's permission_classes holds the mistake."""
     with pytest.raises(TypeError, match=r"Guarded\.permission_classes"):

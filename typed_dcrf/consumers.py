@@ -90,7 +90,14 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.actions = MappingProxyType(_collect_actions(cls))
-        cls._permissions = tuple(compile_permission(spec) for spec in cls.permission_classes)
+        try:
+            cls._permissions = tuple(compile_permission(spec) for spec in cls.permission_classes)
+        except TypeError as exc:
+            msg = (
+                f"{cls.__qualname__}.permission_classes: {exc} List permission classes, not "
+                f"instances, e.g. `permission_classes = (IsAuthenticated,)`."
+            )
+            raise TypeError(msg) from exc
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

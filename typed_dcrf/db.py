@@ -8,11 +8,13 @@ thread unevaluated, because evaluating it later would run SQL on the event loop.
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from channels.db import database_sync_to_async
 from django.db.models import QuerySet
+from django.db.models.query import RawQuerySet
 from typing_extensions import ParamSpec
 
 P = ParamSpec("P")
@@ -27,11 +29,13 @@ def _strict(func: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(func)
     def checked(*args: P.args, **kwargs: P.kwargs) -> R:
         result = func(*args, **kwargs)
-        if isinstance(result, QuerySet):
+        # Raw queries and QuerySet.iterator() generators are as lazy as a QuerySet.
+        if isinstance(result, QuerySet | RawQuerySet) or inspect.isgenerator(result):
             name = getattr(func, "__qualname__", repr(func))
+            kind = type(cast("object", result)).__name__
             msg = (
-                f"{name} returned an unevaluated QuerySet to async code; evaluate it in the "
-                f"sync function instead, e.g. `return list(queryset)`."
+                f"{name} returned an unevaluated {kind} to async code; "
+                f"evaluate it in the sync function instead, e.g. `return list(queryset)`."
             )
             raise UnevaluatedQuerySetError(msg)
         return result
