@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import cast
 
@@ -484,3 +485,21 @@ def test_wrong_permission_entry_error_names_the_consumer_class() -> None:
     """The definition-time error says which consumer's permission_classes holds the mistake."""
     with pytest.raises(TypeError, match=r"Guarded\.permission_classes"):
         guarded(cast("PermissionSpec", IsAuthenticated()))
+
+
+class BrokenCheck(BasePermission):
+    def can_connect(self, scope: Scope, consumer: AsyncAPIConsumer) -> bool:
+        raise RuntimeError("database down")
+
+
+class BrokenCheckConsumer(AsyncAPIConsumer):
+    permission_classes = (BrokenCheck,)
+
+
+async def test_failing_connect_check_refuses_and_logs(caplog: pytest.LogCaptureFixture) -> None:
+    """An exception in can_connect refuses the handshake and is logged, without a crash."""
+    with caplog.at_level(logging.ERROR, logger="typed_dcrf"), pytest.raises(ConnectionRefused):
+        async with ApiClient(BrokenCheckConsumer):
+            pass
+    [record] = caplog.records
+    assert record.getMessage() == "Unhandled exception in action 'connect'"

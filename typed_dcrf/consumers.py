@@ -126,7 +126,12 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
         await handler(message)
 
     async def websocket_connect(self, message: Any) -> None:
-        if await can_connect(self._permissions, self.scope, self):
+        try:
+            allowed = await can_connect(self._permissions, self.scope, self)
+        except Exception as exc:  # a failing check refuses, never crashes the server task
+            handle_exception(exc, "connect")
+            allowed = False
+        if allowed:
             await super().websocket_connect(message)
         else:
             await self.close(code=REFUSED)
@@ -143,7 +148,9 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         settings = get_settings()
-        if text_data is not None and len(text_data.encode()) > settings.max_frame_bytes:
+        limit = settings.max_frame_bytes
+        # A str is at most 4 UTF-8 bytes per character: only long frames need encoding.
+        if text_data is not None and len(text_data) * 4 > limit and len(text_data.encode()) > limit:
             await self.close(code=MESSAGE_TOO_BIG)
             return
         try:
