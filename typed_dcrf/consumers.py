@@ -9,7 +9,6 @@ reply, built in ``_exception_handler``; the connection stays open.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from types import MappingProxyType
@@ -36,10 +35,10 @@ from typed_dcrf.permissions import (
     PermissionSpec,
     can_connect,
     check_action,
-    compile_permission,
+    compile_permissions,
 )
 from typed_dcrf.responses import Response
-from typed_dcrf.types import JSONObject
+from typed_dcrf.types import JSONObject, JSONValue
 
 MESSAGE_TOO_BIG = 1009
 """The websocket close code sent for a frame larger than ``MAX_FRAME_BYTES``."""
@@ -91,7 +90,7 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
         super().__init_subclass__(**kwargs)
         cls.actions = MappingProxyType(_collect_actions(cls))
         try:
-            cls._permissions = tuple(compile_permission(spec) for spec in cls.permission_classes)
+            cls._permissions = compile_permissions(cls.permission_classes)
         except TypeError as exc:
             msg = (
                 f"{cls.__qualname__}.permission_classes: {exc} List permission classes, not "
@@ -170,44 +169,38 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
         if found is None:
             await self._send_error(MethodNotAllowed(name), name, request_id)
             return
-        context = ActionContext(name, request_id, self.scope, self.user)
         if not found.detached:
-            await self._run(found, context, frame)
+            await self._run(found, request_id, frame)
         elif len(self._detached) >= settings.max_detached_actions:
             busy = Throttled(detail="Too many actions running on this connection; retry later.")
             await self._send_error(busy, name, request_id)
         else:
-            task = asyncio.create_task(self._run(found, context, frame))
+            task = asyncio.create_task(self._run(found, request_id, frame))
             self._detached.add(task)
             task.add_done_callback(self._detached.discard)
 
-    async def _run(
-        self, found: Action[Any, Any], context: ActionContext, frame: JSONObject
-    ) -> None:
-        token = current_context.set(context)
+    async def _run(self, found: Action[Any, Any], request_id: JSONValue, frame: JSONObject) -> None:
         try:
-            status, data_json = await self._call(found, context, frame)
+            status, data_json = await self._call(found, request_id, frame)
         except Exception as exc:  # every failure becomes one error reply
-            await self._send_error(exc, context.action, context.request_id)
+            await self._send_error(exc, found.name, request_id)
         else:
-            await self.send(
-                _envelope.success(context.action, context.request_id, status, data_json)
-            )
-        finally:
-            current_context.reset(token)
+            await self.send(_envelope.success(found.name, request_id, status, data_json))
 
     async def _call(
-        self, found: Action[Any, Any], context: ActionContext, frame: JSONObject
+        self, found: Action[Any, Any], request_id: JSONValue, frame: JSONObject
     ) -> tuple[int, str]:
         allow_unknown = get_settings().allow_unknown_arguments
         arguments = found.signature.validate(frame, allow_unknown=allow_unknown)
-        context = dataclasses.replace(context, arguments=arguments)
-        current_context.set(context)
-        await check_action(self._permissions, context, self)
-        if found.is_async:
-            response = await found.func(self, **arguments)
-            return _serialize(found, response)
-        return await db.run(self._call_sync, found, arguments)
+        context = ActionContext(found.name, request_id, self.scope, self.user, arguments)
+        token = current_context.set(context)
+        try:
+            await check_action(self._permissions, context, self)
+            if found.is_async:
+                return _serialize(found, await found.func(self, **arguments))
+            return await db.run(self._call_sync, found, arguments)
+        finally:
+            current_context.reset(token)
 
     def _call_sync(self, found: Action[Any, Any], arguments: dict[str, Any]) -> tuple[int, str]:
         atomic = found.atomic

@@ -200,6 +200,16 @@ def compile_permission(spec: object) -> Check:
     raise TypeError(msg)
 
 
+def compile_permissions(specs: Sequence[object]) -> tuple[Check, ...]:
+    """Compile ``permission_classes``; a plain ``AllowAny`` entry needs no check at all."""
+    checks = (compile_permission(spec) for spec in specs)
+    return tuple(
+        check
+        for check in checks
+        if not (isinstance(check, _Native) and type(check.permission) is AllowAny)
+    )
+
+
 async def can_connect(checks: Sequence[Check], scope: Scope, consumer: AsyncAPIConsumer) -> bool:
     """Whether every permission accepts the connection."""
     for check in checks:
