@@ -7,9 +7,9 @@ for the wire protocol when the consumer class is created (``__set_name__``).
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from types import MethodType
-from typing import Any, Concatenate, Generic, Protocol, Self, TypeVar, cast, overload
+from typing import Any, Concatenate, Generic, Literal, Protocol, Self, TypeVar, cast, overload
 
 from django.core.exceptions import ImproperlyConfigured
 from typing_extensions import ParamSpec
@@ -22,7 +22,7 @@ R = TypeVar("R")
 
 # The `self` of a decorated method is typed Any: naming the owner class in the type
 # parameters breaks pyright on subclass overrides (see DESIGN.md, typing design).
-AsyncMethod = Callable[Concatenate[Any, P], Awaitable[Response[R]]]
+AsyncMethod = Callable[Concatenate[Any, P], Coroutine[Any, Any, Response[R]]]
 SyncMethod = Callable[Concatenate[Any, P], Response[R]]
 
 
@@ -84,13 +84,15 @@ class AsyncAction(Action[P, R]):
     @overload
     def __get__(
         self, instance: object, owner: type | None = None
-    ) -> Callable[P, Awaitable[Response[R]]]: ...
+    ) -> Callable[P, Coroutine[Any, Any, Response[R]]]: ...
     def __get__(
         self, instance: object | None, owner: type | None = None
-    ) -> Self | Callable[P, Awaitable[Response[R]]]:
+    ) -> Self | Callable[P, Coroutine[Any, Any, Response[R]]]:
         if instance is None:
             return self
-        return cast("Callable[P, Awaitable[Response[R]]]", MethodType(self.func, instance))
+        return cast(
+            "Callable[P, Coroutine[Any, Any, Response[R]]]", MethodType(self.func, instance)
+        )
 
 
 class SyncAction(Action[P, R]):
@@ -110,6 +112,18 @@ class SyncAction(Action[P, R]):
         return cast("Callable[P, Response[R]]", MethodType(self.func, instance))
 
 
+class AsyncActionDecorator(Protocol):
+    """What ``@action(detached=True)`` returns: a decorator for an async method only."""
+
+    def __call__(self, func: AsyncMethod[P, R], /) -> AsyncAction[P, R]: ...
+
+
+class SyncActionDecorator(Protocol):
+    """What ``@action(atomic=...)`` returns: a decorator for a sync method only."""
+
+    def __call__(self, func: SyncMethod[P, R], /) -> SyncAction[P, R]: ...
+
+
 class ActionDecorator(Protocol):
     """What ``@action(...)`` returns: a decorator for an async or a sync method."""
 
@@ -124,8 +138,12 @@ def action(func: AsyncMethod[P, R], /) -> AsyncAction[P, R]: ...
 @overload
 def action(func: SyncMethod[P, R], /) -> SyncAction[P, R]: ...
 @overload
+def action(*, name: str | None = None, detached: Literal[True]) -> AsyncActionDecorator: ...
+@overload
+def action(*, name: str | None = None, atomic: bool) -> SyncActionDecorator: ...
+@overload
 def action(
-    *, name: str | None = None, atomic: bool | None = None, detached: bool = False
+    *, name: str | None = None, atomic: None = None, detached: Literal[False] = False
 ) -> ActionDecorator: ...
 def action(
     func: Callable[..., Any] | None = None,
@@ -134,7 +152,7 @@ def action(
     name: str | None = None,
     atomic: bool | None = None,
     detached: bool = False,
-) -> Action[Any, Any] | ActionDecorator:
+) -> Action[Any, Any] | ActionDecorator | AsyncActionDecorator | SyncActionDecorator:
     """Declare a consumer method as an action.
 
     Args:
