@@ -205,14 +205,15 @@ async def test_run_accepts_an_evaluated_queryset() -> None:
     assert [note.text for note in await db.run(listed_notes)] == ["x", "y"]
 
 
+# A fresh connection is kept; an obsolete one is closed before the call.
+CONNECTION_STATES = [
+    pytest.param(keep_connection, ["action"], id="fresh connection kept"),
+    pytest.param(expire_connection, ["close", "action"], id="obsolete connection closed"),
+]
+
+
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize(
-    ("prepare", "first_events"),
-    [
-        pytest.param(keep_connection, ["action"], id="fresh connection kept"),
-        pytest.param(expire_connection, ["close", "action"], id="obsolete connection closed"),
-    ],
-)
+@pytest.mark.parametrize(("prepare", "first_events"), CONNECTION_STATES)
 async def test_run_closes_an_obsolete_connection_before_calling(
     events: list[str],
     db_thread_connection: None,
@@ -227,13 +228,7 @@ async def test_run_closes_an_obsolete_connection_before_calling(
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize(
-    ("prepare", "first_events"),
-    [
-        pytest.param(keep_connection, ["action"], id="fresh connection kept"),
-        pytest.param(expire_connection, ["close", "action"], id="obsolete connection closed"),
-    ],
-)
+@pytest.mark.parametrize(("prepare", "first_events"), CONNECTION_STATES)
 async def test_sync_action_closes_an_obsolete_connection_before_running(
     events: list[str],
     real_close_old_connections: None,

@@ -86,22 +86,16 @@ async def test_sync_actions_run_in_the_db_thread() -> None:
     assert db_ident != loop_ident
 
 
+@pytest.mark.parametrize(
+    ("name", "kept"), [("create_then_fail", False), ("create_without_transaction", True)]
+)
 @pytest.mark.django_db(transaction=True)
-async def test_atomic_action_rolls_back_on_error() -> None:
-    """atomic=True wraps the call in a transaction that a failure rolls back."""
+async def test_atomic_decides_whether_a_failure_rolls_back(name: str, kept: bool) -> None:
+    """atomic=True rolls back the writes of a failing action; atomic=False keeps them."""
     async with ApiClient(WorkConsumer) as client:
-        await client.send({"action": "create_then_fail", "text": "gone"})
+        await client.send({"action": name, "text": name})
         assert (await client.receive())["response_status"] == 500
-    assert await db.run(Note.objects.filter(text="gone").exists) is False
-
-
-@pytest.mark.django_db(transaction=True)
-async def test_non_atomic_action_keeps_its_writes() -> None:
-    """atomic=False leaves writes made before a failure in place."""
-    async with ApiClient(WorkConsumer) as client:
-        await client.send({"action": "create_without_transaction", "text": "kept"})
-        assert (await client.receive())["response_status"] == 500
-    assert await db.run(Note.objects.filter(text="kept").exists) is True
+    assert await db.run(Note.objects.filter(text=name).exists) is kept
 
 
 @pytest.mark.django_db(transaction=True)
