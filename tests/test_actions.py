@@ -332,6 +332,26 @@ async def test_subclasses_inherit_and_override_actions() -> None:
     assert (await roundtrip(BaseActions, {"action": "ping"}))["data"] == "base"
 
 
+class PingMixin:
+    """Actions defined outside any consumer, mixed in later."""
+
+    @action
+    async def ping(self, times: int = 1) -> Response[str]:
+        return Response.ok("pong" * times)
+
+
+class MixedConsumer(PingMixin, AsyncAPIConsumer):
+    pass
+
+
+async def test_actions_from_plain_mixins_are_compiled_and_served() -> None:
+    """An action inherited from a plain mixin is validated and answered like any other."""
+    async with ApiClient(MixedConsumer) as client:
+        assert (await client.call(MixedConsumer.ping, times=2)).data == "pongpong"
+        await client.send({"action": "ping", "times": "x"})
+        assert (await client.receive())["response_status"] == 400
+
+
 class ContextConsumer(AsyncAPIConsumer):
     @action
     async def whoami(self, pk: int) -> Response[dict[str, Any]]:
@@ -395,6 +415,19 @@ def define(body: str) -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
+        (
+            "class C(AsyncAPIConsumer):\n"
+            "    @action\n"
+            "    async def send(self) -> Response[int]: ...\n",
+            r"C\.send: the action's method name hides the consumer's own 'send'; rename the "
+            r"method and keep the wire name with @action\(name='send'\)",
+        ),
+        (
+            "class C(AsyncAPIConsumer):\n"
+            "    @action\n"
+            "    def context(self) -> Response[int]: ...\n",
+            r"C\.context: the action's method name hides the consumer's own 'context'",
+        ),
         (
             "class C(AsyncAPIConsumer):\n"
             "    @action\n"
@@ -473,6 +506,8 @@ def define(body: str) -> None:
         ),
     ],
     ids=[
+        "shadows-send",
+        "shadows-context",
         "unannotated",
         "star-args",
         "star-kwargs",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
 from typing import cast
@@ -503,3 +504,33 @@ async def test_failing_connect_check_refuses_and_logs(caplog: pytest.LogCaptureF
             pass
     [record] = caplog.records
     assert record.getMessage() == "Unhandled exception in action 'connect'"
+
+
+class PerUserMessage(BasePermission):
+    """Sets its refusal message from the user, then yields to other connections."""
+
+    async def has_permission(self, context: ActionContext, consumer: AsyncAPIConsumer) -> bool:
+        self.message = f"{context.user.get_username()} does not own this."
+        await asyncio.sleep(0.01)
+        return False
+
+
+class PerUserMessageConsumer(AsyncAPIConsumer):
+    permission_classes = (PerUserMessage,)
+
+    @action
+    async def edit(self) -> Response[None]:
+        return Response.no_content()
+
+
+async def test_permission_state_is_not_shared_between_connections() -> None:
+    """Each check has its own permission instance: a message never reaches another user."""
+    alice, bob = User(username="alice"), User(username="bob")
+    async with (
+        ApiClient(PerUserMessageConsumer, user=alice) as first,
+        ApiClient(PerUserMessageConsumer, user=bob) as second,
+    ):
+        await first.send({"action": "edit"})
+        await second.send({"action": "edit"})
+        assert (await first.receive())["errors"] == ["alice does not own this."]
+        assert (await second.receive())["errors"] == ["bob does not own this."]

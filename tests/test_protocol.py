@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.test import override_settings
 
@@ -10,6 +12,7 @@ from typed_dcrf.consumers import MESSAGE_TOO_BIG
 from typed_dcrf.testing import ApiClient
 from typed_dcrf.types import JSONValue
 
+DEEP = "A frame may nest at most 32 levels of arrays and objects."
 ENVELOPE_KEYS = {"errors", "data", "action", "response_status", "request_id"}
 
 
@@ -107,8 +110,25 @@ async def test_non_string_action_is_400(bad_action: JSONValue) -> None:
         ('"echo"', "A frame must be a JSON object."),
         ("null", "A frame must be a JSON object."),
         ("[" * 100_000 + "]" * 100_000, "Malformed JSON."),
+        ('{"action": "echo", "text": "x", "request_id": NaN}', "Malformed JSON."),
+        ('{"action": "echo", "text": "x", "request_id": -Infinity}', "Malformed JSON."),
+        ('{"action": "echo", "text": "x", "request_id": 1e400}', "Malformed JSON."),
+        ('{"action": "echo", "text": "\\ud800"}', "Malformed JSON."),
+        ('{"action": "echo", "text": "x", "request_id": ' + "[" * 33 + "]" * 33 + "}", DEEP),
     ],
-    ids=["broken", "blank", "array", "string", "null", "deeply-nested"],
+    ids=[
+        "broken",
+        "blank",
+        "array",
+        "string",
+        "null",
+        "deeply-nested",
+        "nan",
+        "infinity",
+        "overflowing-float",
+        "lone-surrogate",
+        "nested-past-the-limit",
+    ],
 )
 async def test_malformed_frames_are_400_and_keep_the_connection(text: str, message: str) -> None:
     """Text that is not a JSON object gets a 400 envelope; the socket stays open."""
@@ -124,6 +144,17 @@ async def test_malformed_frames_are_400_and_keep_the_connection(text: str, messa
         await assert_still_open(client)
 
 
+async def test_frames_at_the_nesting_limit_and_surrogate_pairs_are_served() -> None:
+    """32 levels of nesting pass, and an escaped surrogate pair is one valid character."""
+    nested = "[" * 31 + "]" * 31  # inside the frame object: 32 levels
+    async with ApiClient(EchoConsumer) as client:
+        smiley = r"\ud83d\ude00"
+        await client.send_text(f'{{"action": "echo", "text": "{smiley}", "request_id": {nested}}}')
+        reply = await client.receive()
+    assert reply["data"] == "\U0001f600"
+    assert reply["request_id"] == json.loads(nested)
+
+
 async def test_binary_frames_are_400() -> None:
     """Binary frames are refused with a 400 envelope; the socket stays open."""
     async with ApiClient(EchoConsumer) as client:
@@ -136,16 +167,20 @@ async def test_binary_frames_are_400() -> None:
 
 @override_settings(TYPED_DCRF={"MAX_FRAME_BYTES": 64})
 async def test_oversized_frame_closes_with_1009() -> None:
-    """A frame over MAX_FRAME_BYTES closes the connection with code 1009."""
+    """A frame over MAX_FRAME_BYTES in UTF-8 (though not in characters) closes with 1009."""
+    frame = '{"action":"echo","text":"' + "é" * 19 + '"}'
+    assert len(frame) < 64 < len(frame.encode())
     async with ApiClient(EchoConsumer) as client:
-        await client.send({"action": "echo", "text": "é" * 40})
+        await client.send_text(frame)
         closed = await client.communicator.receive_output(1)
         assert closed == {"type": "websocket.close", "code": MESSAGE_TOO_BIG}
 
 
 @override_settings(TYPED_DCRF={"MAX_FRAME_BYTES": 64})
 async def test_frame_at_the_size_limit_is_served() -> None:
-    """A frame just under the limit is answered normally."""
+    """A frame of exactly MAX_FRAME_BYTES is answered normally."""
+    frame = '{"action":"echo","text":"' + "é" * 18 + 'a"}'
+    assert len(frame.encode()) == 64
     async with ApiClient(EchoConsumer) as client:
-        reply = await client.call(EchoConsumer.echo, text="short")
-        assert reply.data == "short"
+        await client.send_text(frame)
+        assert (await client.receive())["data"] == "é" * 18 + "a"

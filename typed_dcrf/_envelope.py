@@ -3,22 +3,55 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import cast
 
 from typed_dcrf.exceptions import ParseError
 from typed_dcrf.types import Envelope, ErrorList, JSONObject, JSONValue
 
+# A JSON escape of a UTF-16 surrogate; a lone one decodes to a str that cannot be sent back.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
-def decode_frame(text: str | None) -> JSONObject:
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):  # 1e400: a float JSON cannot carry back
+        raise ValueError(literal)
+    return value
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(name)  # NaN and Infinity are not JSON
+
+
+def _depth(value: object) -> int:
+    """How deeply arrays and objects nest in ``value`` (iteratively: no recursion limit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            children = cast("dict[str, object]", node).values() if isinstance(node, dict) else node
+            stack.extend((child, level + 1) for child in cast("list[object]", children))
+    return deepest
+
+
+def decode_frame(text: str | None, *, max_nesting: int) -> JSONObject:
     """The client frame as a JSON object, or a ``ParseError``."""
     if text is None:
         raise ParseError("Binary frames are not supported; send JSON text frames.")
     try:
-        frame = json.loads(text)
+        frame = json.loads(text, parse_float=_finite_float, parse_constant=_reject_constant)
+        if "\\u" in text and _SURROGATE_ESCAPE.search(text):
+            json.dumps(frame, ensure_ascii=False).encode()  # raises on a lone surrogate
     except (ValueError, RecursionError):
         raise ParseError("Malformed JSON.") from None
     if not isinstance(frame, dict):
         raise ParseError("A frame must be a JSON object.")
+    # Only a frame with enough brackets can be too deep: most frames skip the walk.
+    if text.count("[") + text.count("{") > max_nesting and _depth(frame) > max_nesting:
+        raise ParseError(f"A frame may nest at most {max_nesting} levels of arrays and objects.")
     return cast("JSONObject", frame)
 
 

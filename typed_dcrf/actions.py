@@ -1,7 +1,7 @@
 """``@action``: turns a consumer method into a typed, validated action descriptor.
 
 The descriptor keeps the method's signature for type checkers (``ParamSpec``) and compiles it
-for the wire protocol when the consumer class is created (``__set_name__``).
+for the wire protocol when the first consumer class using it is created.
 """
 
 from __future__ import annotations
@@ -54,7 +54,9 @@ class Action(Generic[P, R]):
         self.attribute = attribute
 
     def compile(self) -> None:
-        """Check the options and compile the signature; the consumer class calls this once."""
+        """Check the options and compile the signature, unless that is done already."""
+        if self._signature is not None:
+            return
         where = f"{self.owner}.{self.attribute}"
         if self.atomic is not None and self.is_async:
             msg = f"{where}: atomic= applies to sync actions; make the method a plain `def`."

@@ -29,6 +29,9 @@ class Settings(BaseModel):
     max_frame_bytes: int = Field(1_048_576, gt=0, alias="MAX_FRAME_BYTES")
     """Larger text frames close the connection with code 1009 (message too big)."""
 
+    max_nesting: int = Field(32, gt=0, alias="MAX_NESTING")
+    """Frames whose arrays and objects nest deeper are refused with a 400."""
+
     max_detached_actions: int = Field(16, gt=0, alias="MAX_DETACHED_ACTIONS")
     """Detached actions one connection may run at once; more are refused with a 429."""
 

@@ -50,15 +50,21 @@ REFUSED = 4003
 def _collect_actions(cls: type) -> dict[str, Action[Any, Any]]:
     """Actions by wire name, following the MRO: a plain method overriding an action hides it.
 
-    The actions ``cls`` itself defines are compiled here, once.
+    Each action is compiled once, the first time a consumer class meets it (directly or
+    through a mixin).
     """
-    for value in vars(cls).values():
-        if isinstance(value, Action):
-            value.compile()
     by_attribute: dict[str, Action[Any, Any]] = {}
     for base in reversed(cls.__mro__):
         for attribute, value in vars(base).items():
             if isinstance(value, Action):
+                if hasattr(AsyncAPIConsumer, attribute):
+                    msg = (
+                        f"{value.owner}.{attribute}: the action's method name hides the consumer's "
+                        f"own {attribute!r}; rename the method and keep the wire name with "
+                        f"@action(name={attribute!r})."
+                    )
+                    raise ImproperlyConfigured(msg)
+                value.compile()
                 by_attribute[attribute] = value
             else:
                 by_attribute.pop(attribute, None)
@@ -153,7 +159,7 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
             await self.close(code=MESSAGE_TOO_BIG)
             return
         try:
-            frame = _envelope.decode_frame(text_data)
+            frame = _envelope.decode_frame(text_data, max_nesting=settings.max_nesting)
         except ParseError as exc:
             await self._send_error(exc, None, None)
             return

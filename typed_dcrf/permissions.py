@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from rest_framework import permissions as drf
 from rest_framework.permissions import OperandHolder, SingleOperandHolder
@@ -56,8 +56,9 @@ class PermissionMeta(drf.BasePermissionMetaclass):
 class BasePermission(metaclass=PermissionMeta):
     """Allow everything; override either method, sync or async."""
 
-    message: ClassVar[str | None] = None
-    """The 403 detail when this permission refuses an action (DRF's default otherwise)."""
+    message: str | None = None
+    """The 403 detail when this permission refuses an action (DRF's default otherwise); it may
+    be set on the instance while checking, since every check has its own instance."""
 
     def can_connect(self, scope: Scope, consumer: AsyncAPIConsumer) -> bool | Awaitable[bool]:
         """Whether the websocket handshake is accepted."""
@@ -88,56 +89,66 @@ async def _resolve(answer: bool | Awaitable[bool]) -> bool:
     return bool(await answer) if inspect.isawaitable(answer) else bool(answer)
 
 
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A check's answer, with the refusing permission's message (``None``: the default)."""
+
+    allowed: bool
+    message: str | None = None
+
+
+ALLOWED = Verdict(allowed=True)
+
+
 class Check:
-    """A compiled permission: one node of the tree built from ``permission_classes``."""
+    """A compiled permission: one node of the tree built from ``permission_classes``.
 
-    def message(self) -> str | None:
-        """The 403 detail when this check refuses (``None``: the default detail)."""
-        return None
+    Permission classes are instantiated for every check, as DRF does for every request, so
+    that state a permission keeps (such as a ``message`` set while checking) stays with it.
+    """
 
     async def connect(self, scope: Scope, consumer: AsyncAPIConsumer) -> bool:
         raise NotImplementedError
 
-    async def allows(self, context: ActionContext, consumer: AsyncAPIConsumer) -> bool:
+    async def allows(self, context: ActionContext, consumer: AsyncAPIConsumer) -> Verdict:
         raise NotImplementedError
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Native(Check):
-    permission: BasePermission
-
-    def message(self) -> str | None:
-        return self.permission.message
+    permission_class: type[BasePermission]
 
     async def connect(self, scope: Scope, consumer: AsyncAPIConsumer) -> bool:
-        return await _resolve(self.permission.can_connect(scope, consumer))
+        return await _resolve(self.permission_class().can_connect(scope, consumer))
 
-    async def allows(self, context: ActionContext, consumer: AsyncAPIConsumer) -> bool:
-        return await _resolve(self.permission.has_permission(context, consumer))
+    async def allows(self, context: ActionContext, consumer: AsyncAPIConsumer) -> Verdict:
+        permission = self.permission_class()
+        if await _resolve(permission.has_permission(context, consumer)):
+            return ALLOWED
+        return Verdict(allowed=False, message=permission.message)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _DRF(Check):
-    permission: drf.BasePermission
-
-    def message(self) -> str | None:
-        message = getattr(self.permission, "message", None)
-        return None if message is None else str(message)
+    permission_class: type[drf.BasePermission]
 
     async def connect(self, scope: Scope, consumer: AsyncAPIConsumer) -> bool:
         return True
 
-    async def allows(self, context: ActionContext, consumer: AsyncAPIConsumer) -> bool:
+    async def allows(self, context: ActionContext, consumer: AsyncAPIConsumer) -> Verdict:
         return await db.run(self._allows, context, consumer)
 
-    def _allows(self, context: ActionContext, consumer: AsyncAPIConsumer) -> bool:
+    def _allows(self, context: ActionContext, consumer: AsyncAPIConsumer) -> Verdict:
+        permission = self.permission_class()
         request = drf_request(context.scope, context.action)
         # DRF permissions take the consumer where they would take the view, as in DCRF.
-        allowed = self.permission.has_permission(request, consumer)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
-        return bool(allowed)
+        if permission.has_permission(request, consumer):  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+            return ALLOWED
+        message = getattr(permission, "message", None)
+        return Verdict(allowed=False, message=None if message is None else str(message))
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _And(Check):
     first: Check
     second: Check
@@ -147,13 +158,12 @@ class _And(Check):
             scope, consumer
         )
 
-    async def allows(self, context: ActionContext, consumer: AsyncAPIConsumer) -> bool:
-        return await self.first.allows(context, consumer) and await self.second.allows(
-            context, consumer
-        )
+    async def allows(self, context: ActionContext, consumer: AsyncAPIConsumer) -> Verdict:
+        verdict = await self.first.allows(context, consumer)
+        return await self.second.allows(context, consumer) if verdict.allowed else verdict
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Or(Check):
     first: Check
     second: Check
@@ -163,13 +173,12 @@ class _Or(Check):
             scope, consumer
         )
 
-    async def allows(self, context: ActionContext, consumer: AsyncAPIConsumer) -> bool:
-        return await self.first.allows(context, consumer) or await self.second.allows(
-            context, consumer
-        )
+    async def allows(self, context: ActionContext, consumer: AsyncAPIConsumer) -> Verdict:
+        verdict = await self.first.allows(context, consumer)
+        return verdict if verdict.allowed else await self.second.allows(context, consumer)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Not(Check):
     """Negates the per-action check only: refusing every connection would make no sense."""
 
@@ -178,8 +187,9 @@ class _Not(Check):
     async def connect(self, scope: Scope, consumer: AsyncAPIConsumer) -> bool:
         return True
 
-    async def allows(self, context: ActionContext, consumer: AsyncAPIConsumer) -> bool:
-        return not await self.inner.allows(context, consumer)
+    async def allows(self, context: ActionContext, consumer: AsyncAPIConsumer) -> Verdict:
+        verdict = await self.inner.allows(context, consumer)
+        return Verdict(allowed=not verdict.allowed)
 
 
 _OPERATORS: dict[object, type[_And | _Or]] = {drf.AND: _And, drf.OR: _Or}
@@ -193,9 +203,9 @@ def compile_permission(spec: object) -> Check:
     if isinstance(spec, SingleOperandHolder):
         return _Not(compile_permission(spec.op1_class))
     if isinstance(spec, type) and issubclass(spec, BasePermission):
-        return _Native(spec())
+        return _Native(spec)
     if isinstance(spec, type) and issubclass(spec, drf.BasePermission):
-        return _DRF(spec())
+        return _DRF(spec)
     msg = f"{spec!r} is not a typed_dcrf or DRF permission class."
     raise TypeError(msg)
 
@@ -206,7 +216,7 @@ def compile_permissions(specs: Sequence[object]) -> tuple[Check, ...]:
     return tuple(
         check
         for check in checks
-        if not (isinstance(check, _Native) and type(check.permission) is AllowAny)
+        if not (isinstance(check, _Native) and check.permission_class is AllowAny)
     )
 
 
@@ -223,7 +233,8 @@ async def check_action(
 ) -> None:
     """Raise ``NotAuthenticated`` (anonymous user) or ``PermissionDenied`` on the first refusal."""
     for check in checks:
-        if not await check.allows(context, consumer):
+        verdict = await check.allows(context, consumer)
+        if not verdict.allowed:
             if not context.user.is_authenticated:
                 raise NotAuthenticated
-            raise PermissionDenied(check.message())
+            raise PermissionDenied(verdict.message)
