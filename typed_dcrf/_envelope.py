@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable
 from typing import cast
 
 from typed_dcrf.exceptions import ParseError
@@ -30,10 +31,15 @@ def _depth(value: object) -> int:
     deepest, stack = 0, [(value, 1)]
     while stack:
         node, level = stack.pop()
-        if isinstance(node, dict | list):
-            deepest = max(deepest, level)
-            children = cast("dict[str, object]", node).values() if isinstance(node, dict) else node
-            stack.extend((child, level + 1) for child in cast("list[object]", children))
+        children: Iterable[object]
+        if isinstance(node, dict):
+            children = cast("dict[str, object]", node).values()
+        elif isinstance(node, list):
+            children = cast("list[object]", node)
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children)
     return deepest
 
 
@@ -49,10 +55,11 @@ def decode_frame(text: str | None, *, max_nesting: int) -> JSONObject:
         raise ParseError("Malformed JSON.") from None
     if not isinstance(frame, dict):
         raise ParseError("A frame must be a JSON object.")
+    decoded = cast("JSONObject", frame)
     # Only a frame with enough brackets can be too deep: most frames skip the walk.
-    if text.count("[") + text.count("{") > max_nesting and _depth(frame) > max_nesting:
+    if text.count("[") + text.count("{") > max_nesting and _depth(decoded) > max_nesting:
         raise ParseError(f"A frame may nest at most {max_nesting} levels of arrays and objects.")
-    return cast("JSONObject", frame)
+    return decoded
 
 
 def success(action: str, request_id: JSONValue, status: int, data_json: str) -> str:
