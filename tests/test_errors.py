@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -182,3 +183,29 @@ def test_api_error_defaults_and_overrides() -> None:
     assert (custom.detail, custom.code) == ("Nope.", "owner_only")
     assert Throttled().detail == "Request was throttled."
     assert Throttled(wait=0.4).wait == 1
+
+
+class CancellingConsumer(AsyncAPIConsumer):
+    @action
+    async def stray_cancel(self) -> Response[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future.cancel()
+        await future  # raises CancelledError, though nobody cancelled this task
+        return Response.no_content()
+
+    @action(detached=True)
+    async def detached_failure(self) -> Response[None]:
+        raise RuntimeError("secret")
+
+    @action
+    async def ok(self) -> Response[str]:
+        return Response.ok("fine")
+
+
+@pytest.mark.parametrize("name", ["stray_cancel", "detached_failure"])
+async def test_stray_cancellations_and_detached_failures_are_500s(name: str) -> None:
+    """A CancelledError from user code, or a failing detached action, is a 500 reply."""
+    async with ApiClient(CancellingConsumer) as client:
+        reply = await call_raw(client, {"action": name, "request_id": name})
+        assert (reply["response_status"], reply["request_id"]) == (500, name)
+        assert (await call_raw(client, {"action": "ok"}))["data"] == "fine"

@@ -21,6 +21,7 @@ from typed_dcrf import (
     IsAuthenticated,
     Response,
     action,
+    db,
 )
 from typed_dcrf.consumers import REFUSED
 from typed_dcrf.permissions import PermissionSpec
@@ -534,3 +535,30 @@ async def test_permission_state_is_not_shared_between_connections() -> None:
         await second.send({"action": "edit"})
         assert (await first.receive())["errors"] == ["alice does not own this."]
         assert (await second.receive())["errors"] == ["bob does not own this."]
+
+
+class ReadsAuth(drf.BasePermission):
+    """A DRF permission that, like token permissions, reads request.auth first."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        _ = request.auth
+        return bool(request.user and request.user.is_authenticated)
+
+
+class ReadsAuthConsumer(AsyncAPIConsumer):
+    permission_classes = (ReadsAuth,)
+
+    @action
+    async def secret(self) -> Response[str]:
+        return Response.ok("shown")
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_drf_permissions_reading_request_auth_keep_the_user() -> None:
+    """Reading request.auth runs DRF's authenticators; the scope's user survives it."""
+    alice = await db.run(User.objects.create_user, username="auth-alice")
+    async with ApiClient(ReadsAuthConsumer, user=alice) as client:
+        assert (await client.call(ReadsAuthConsumer.secret)).data == "shown"
+    async with ApiClient(ReadsAuthConsumer) as client:
+        await client.send({"action": "secret"})
+        assert (await client.receive())["response_status"] == 401

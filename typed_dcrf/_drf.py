@@ -7,6 +7,7 @@ from typing import cast
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from typed_dcrf.types import Scope
@@ -34,14 +35,24 @@ def scope_user(scope: Scope) -> AbstractBaseUser | AnonymousUser:
     return AnonymousUser()
 
 
+class ScopeAuthentication(BaseAuthentication):
+    """Authenticates as the scope's user, so that ``request.user`` and ``request.auth``
+    (which DRF computes through authenticators) both hold for DRF permissions."""
+
+    def __init__(self, user: AbstractBaseUser | AnonymousUser) -> None:
+        self.user = user
+
+    def authenticate(self, request: Request) -> tuple[AbstractBaseUser, None] | None:
+        if isinstance(self.user, AnonymousUser) or not self.user.is_authenticated:
+            return None
+        return self.user, None
+
+
 def drf_request(scope: Scope, action: str | None) -> Request:
     """A DRF ``Request`` for ``action``: the scope's user and path, an empty query."""
     http = HttpRequest()
     http.method = ACTION_METHODS.get(action or "", (action or "GET").upper())
     http.path = str(scope.get("path", ""))
+    authenticators = [ScopeAuthentication(scope_user(scope))]
     # pyright resolves this call through a stubbed __new__ with no parameters; it is valid.
-    request = Request(http)  # pyright: ignore[reportCallIssue]
-    # Sets the HttpRequest's user too. The django plugin narrows the setter to the project's
-    # user model, which a library cannot name.
-    request.user = scope_user(scope)  # type: ignore[assignment]
-    return request
+    return Request(http, authenticators=authenticators)  # pyright: ignore[reportCallIssue]

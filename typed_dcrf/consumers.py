@@ -188,6 +188,11 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
     async def _run(self, found: Action[Any, Any], request_id: JSONValue, frame: JSONObject) -> None:
         try:
             status, data_json = await self._call(found, request_id, frame)
+        except asyncio.CancelledError as exc:
+            task = asyncio.current_task()
+            if task is None or task.cancelling():
+                raise  # the connection is closing: not the action's failure
+            await self._send_error(exc, found.name, request_id)  # a stray cancellation inside
         except Exception as exc:  # every failure becomes one error reply
             await self._send_error(exc, found.name, request_id)
         else:
