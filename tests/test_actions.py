@@ -199,6 +199,8 @@ INVALID_CASES: list[tuple[str, JSONValue, JSONValue]] = [
     ("a_uuid", "nope", {"value": ["Must be a valid UUID."]}),
     ("a_constrained", -1, {"value": ["Input should be greater than or equal to 0."]}),
     ("a_list", [1, "x"], {"value": {"1": ["A valid integer is required."]}}),
+    ("a_union", [1], {"value": ["A valid integer is required.", "Not a valid string."]}),
+    ("a_dict", {"a": "x", "b": 1}, {"value": {"a": ["A valid integer is required."]}}),
     (
         "a_dataclass",
         {"street": "Main", "zip": "123456"},

@@ -542,7 +542,7 @@ class ReadsAuth(drf.BasePermission):
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         _ = request.auth
-        return bool(request.user and request.user.is_authenticated)
+        return bool(request.user.is_authenticated)
 
 
 class ReadsAuthConsumer(AsyncAPIConsumer):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import typing_extensions
 from django.core.exceptions import ImproperlyConfigured
@@ -67,9 +67,9 @@ class CompiledSignature:
         try:
             validated = self.arguments.validate_python(arguments)
         except PydanticValidationError as exc:
-            raise ValidationError(field_errors(exc, unknown)) from None
+            raise ValidationError(field_errors(exc, unknown, arguments)) from None
         if unknown:
-            raise ValidationError(field_errors(None, unknown))
+            raise ValidationError(field_errors(None, unknown, arguments))
         return validated
 
     def dump_json(self, data: object) -> str:
@@ -77,16 +77,51 @@ class CompiledSignature:
         return self.output.dump_json(data, warnings="error").decode()
 
 
-def field_errors(exc: PydanticValidationError | None, unknown: list[str]) -> dict[str, ErrorDetail]:
+def field_errors(
+    exc: PydanticValidationError | None, unknown: list[str], arguments: Mapping[str, object]
+) -> dict[str, ErrorDetail]:
     """pydantic errors as DRF nests them: ``{"addr": {"zip": ["message"]}}``."""
     tree: dict[str, ErrorDetail] = {}
     located = [] if exc is None else [(e["loc"], e["type"], e["msg"]) for e in exc.errors()]
     located += [((key,), "unexpected", "") for key in unknown]
     for loc, kind, message in located:
-        path = [str(part) for part in loc] or ["non_field_errors"]
+        path = _input_path(loc, arguments, missing=kind == "missing") or ["non_field_errors"]
         text = _DRF_MESSAGES.get(kind) or (message if message.endswith(".") else f"{message}.")
         _add(tree, path, text)
     return tree
+
+
+def _input_path(
+    loc: tuple[int | str, ...], arguments: Mapping[str, object], *, missing: bool
+) -> list[str]:
+    """The parts of a pydantic ``loc`` that name keys and indexes of the client's input.
+
+    pydantic also puts union members (``int``, a class name) and ``[key]`` markers in a
+    location; those mean nothing to a client and are dropped. A missing key is kept last.
+    """
+    path: list[str] = []
+    node: object = arguments
+    for position, part in enumerate(loc):
+        child = _child(node, part)
+        if child is not _ABSENT:
+            node = child
+        elif not (missing and position == len(loc) - 1):
+            continue
+        path.append(str(part))
+    return path
+
+
+_ABSENT = object()
+
+
+def _child(node: object, part: int | str) -> object:
+    """``node[part]`` for a JSON object or array, or ``_ABSENT``."""
+    if isinstance(node, Mapping):
+        return cast("Mapping[object, object]", node).get(part, _ABSENT)
+    if isinstance(node, list | tuple) and isinstance(part, int):
+        items = cast("Sequence[object]", node)
+        return items[part] if 0 <= part < len(items) else _ABSENT
+    return _ABSENT
 
 
 def _add(tree: dict[str, ErrorDetail], path: list[str], message: str) -> None:
