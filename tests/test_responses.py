@@ -116,6 +116,17 @@ async def test_test_client_parses_data_back_into_t() -> None:
     assert model.status == 202
 
 
+async def test_test_client_rebuilds_drf_containers() -> None:
+    """Actions returning serializer.data give a ReturnDict / ReturnList in the test client."""
+    async with ApiClient(OutputConsumer) as client:
+        single = await client.call(OutputConsumer.drf_dict)
+        many = await client.call(OutputConsumer.drf_list)
+    assert isinstance(single.data, ReturnDict)
+    assert single.data == {"title": "Dune", "pages": 412}
+    assert isinstance(many.data, ReturnList)
+    assert many.data[1] == {"title": "Emma", "pages": 300}
+
+
 def test_constructors_set_the_usual_statuses() -> None:
     """ok 200, created 201, accepted 202, no_content 204 with data None."""
     assert Response.ok(1) == Response(1, 200)

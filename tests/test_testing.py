@@ -61,11 +61,15 @@ async def test_call_sends_arguments_as_json_and_parses_the_reply() -> None:
 
 
 async def test_call_skips_replies_meant_for_other_requests() -> None:
-    """A reply to another request_id is kept aside until asked for, not mistaken."""
+    """A reply to another request_id is kept for receive(), in order, not mistaken."""
     async with ApiClient(ClientConsumer) as client:
-        await client.send({"action": "username", "request_id": "raw"})
+        await client.send({"action": "username", "request_id": 1})
+        await client.send({"action": "username", "request_id": "1"})
         reply = await client.call(ClientConsumer.username)
         assert reply.data == "anonymous"
+        assert not await client.receive_nothing()
+        assert (await client.receive())["request_id"] == 1
+        assert (await client.receive())["request_id"] == "1"
         assert await client.receive_nothing()
 
 

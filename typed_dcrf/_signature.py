@@ -32,8 +32,21 @@ def _new_typed_dict(name: str, fields: dict[str, object]) -> Any:
     return typing_extensions.TypedDict(name, fields)  # type: ignore[operator]  # pyright: ignore[reportArgumentType]
 
 
-# DRF's serializer containers are dict/list subclasses pydantic has no schema for.
-_OUTPUT_ALIASES: Mapping[object, object] = {ReturnDict: dict[str, Any], ReturnList: list[Any]}
+# DRF's serializer containers are dict/list subclasses pydantic has no schema for: validated and
+# serialized as these, and rebuilt for the test client.
+def _return_dict(value: dict[str, Any]) -> ReturnDict[str, Any]:
+    # The client side has no serializer; DRF accepts None here, its stubs do not.
+    return ReturnDict(value, serializer=cast("Any", None))
+
+
+def _return_list(value: list[Any]) -> ReturnList[Any]:
+    return ReturnList(value, serializer=cast("Any", None))
+
+
+_DRF_CONTAINERS: Mapping[object, tuple[object, Callable[[Any], Any]]] = {
+    ReturnDict: (dict[str, Any], _return_dict),
+    ReturnList: (list[Any], _return_list),
+}
 
 # DRF's wording for the errors clients meet most, so that replies read like DRF's.
 _DRF_MESSAGES: Mapping[str, str] = {
@@ -60,6 +73,8 @@ class CompiledSignature:
     parameters: frozenset[str]
     arguments: TypeAdapter[dict[str, Any]]
     output: TypeAdapter[Any]
+    rebuild: Callable[[Any], Any] | None
+    """Turns the parsed dict / list back into DRF's ReturnDict / ReturnList when ``T`` is one."""
 
     def validate(self, arguments: Mapping[str, object], *, allow_unknown: bool) -> dict[str, Any]:
         """Validated keyword arguments, or a ``ValidationError`` listing every problem."""
@@ -71,6 +86,11 @@ class CompiledSignature:
         if unknown:
             raise ValidationError(field_errors(None, unknown, arguments))
         return validated
+
+    def parse(self, data: object) -> Any:  # the action's T, known to callers only statically
+        """JSON ``data`` back into ``T`` (for the test client)."""
+        value = self.output.validate_python(data)
+        return value if self.rebuild is None else self.rebuild(value)
 
     def dump_json(self, data: object) -> str:
         """``data`` as JSON text; data that does not match ``T`` raises (a 500)."""
@@ -155,14 +175,18 @@ def compile_signature(func: Callable[..., object], *, owner: str, name: str) -> 
     arguments_type = _new_typed_dict(f"{where}.arguments", fields)
     try:
         arguments = TypeAdapter[dict[str, Any]](arguments_type)
-        output = TypeAdapter[Any](_output_type(hints, where))
+        data_type = response_type(hints, where)
+        origin = typing.get_origin(data_type) or data_type
+        output_type: Any  # a runtime type form
+        output_type, rebuild = _DRF_CONTAINERS.get(origin, (data_type, None))
+        output = TypeAdapter[Any](output_type)
     except PydanticSchemaGenerationError as exc:
         msg = f"{where}: a parameter or the Response type is not supported by pydantic: {exc}"
         raise ImproperlyConfigured(msg) from exc
     if not (arguments.pydantic_complete and output.pydantic_complete):
         msg = f"{where}: a parameter or the Response type is not fully defined for pydantic."
         raise ImproperlyConfigured(msg)
-    return CompiledSignature(frozenset(fields), arguments, output)
+    return CompiledSignature(frozenset(fields), arguments, output, rebuild)
 
 
 def _field(param: inspect.Parameter, hints: Mapping[str, object], where: str) -> object:
@@ -193,8 +217,3 @@ def response_type(hints: Mapping[str, object], where: str) -> object:
     found = "no return annotation" if returned is inspect.Parameter.empty else repr(returned)
     msg = f"{where}: actions must be annotated `-> Response[T]`, found {found}."
     raise ImproperlyConfigured(msg)
-
-
-def _output_type(hints: Mapping[str, object], where: str) -> Any:  # a runtime type form
-    data_type = response_type(hints, where)
-    return _OUTPUT_ALIASES.get(typing.get_origin(data_type) or data_type, data_type)

@@ -70,7 +70,7 @@ class ApiClient:
             extra_scope["user"] = user
         self.timeout = timeout
         self._request_ids = itertools.count(1)
-        self._pending: dict[str, JSONObject] = {}
+        self._pending: list[JSONObject] = []  # replies received while ``call`` awaited another
 
     async def __aenter__(self) -> Self:
         connected, code = await self.communicator.connect(self.timeout)
@@ -100,13 +100,14 @@ class ApiClient:
 
     async def receive(self) -> JSONObject:
         """The next reply frame, decoded (``TimeoutError`` when none comes in time)."""
-        received = await self.communicator.receive_json_from(self.timeout)
-        return cast("JSONObject", received)
+        if self._pending:
+            return self._pending.pop(0)
+        return await self._receive_frame()
 
     # Mirrors WebsocketCommunicator.receive_nothing, which takes the same timeout argument.
     async def receive_nothing(self, timeout: float = 0.1) -> bool:  # noqa: ASYNC109
-        """Whether no frame arrives within ``timeout`` seconds."""
-        return await self.communicator.receive_nothing(timeout)
+        """Whether no frame is waiting or arrives within ``timeout`` seconds."""
+        return not self._pending and await self.communicator.receive_nothing(timeout)
 
     async def call(self, action: Action[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Response[R]:
         """Run ``action`` over the socket; its reply parsed into ``Response[R]``.
@@ -124,11 +125,18 @@ class ApiClient:
         status = cast("int", reply["response_status"])
         if not 200 <= status < 300:
             raise ErrorReply(status, cast("ErrorList", reply["errors"]))
-        data: R = action.signature.output.validate_python(reply["data"])
+        data: R = action.signature.parse(reply["data"])
         return Response(data, status)
 
     async def _reply_to(self, request_id: str) -> JSONObject:
-        while request_id not in self._pending:
-            reply = await self.receive()
-            self._pending[str(reply.get("request_id"))] = reply
-        return self._pending.pop(request_id)
+        """The reply to ``request_id``; other replies are kept, in order, for ``receive``."""
+        for index, reply in enumerate(self._pending):
+            if reply.get("request_id") == request_id:
+                return self._pending.pop(index)
+        while (reply := await self._receive_frame()).get("request_id") != request_id:
+            self._pending.append(reply)
+        return reply
+
+    async def _receive_frame(self) -> JSONObject:
+        received = await self.communicator.receive_json_from(self.timeout)
+        return cast("JSONObject", received)
