@@ -399,7 +399,7 @@ def test_context_outside_an_action_is_an_error() -> None:
 
 def test_action_context_is_immutable() -> None:
     """ActionContext is a frozen value."""
-    context = ActionContext("a", None, {}, AnonymousUser())
+    context = ActionContext("a", None, {}, AnonymousUser(), {})
     with pytest.raises(AttributeError):
         context.action = "b"  # type: ignore[misc]  # pyright: ignore[reportAttributeAccessIssue]
 

@@ -169,3 +169,38 @@ async def test_detached_actions_beyond_the_limit_are_429() -> None:
         assert refused["request_id"] == 2
         Gates.release.set()
         assert (await client.receive())["data"] == "a"
+
+
+db_gate = threading.Event()
+
+
+class SharedThreadConsumer(AsyncAPIConsumer):
+    @action
+    def hold_db_thread(self) -> Response[bool]:
+        return Response.ok(db_gate.wait(timeout=5))
+
+    @action
+    def sync_ping(self) -> Response[str]:
+        return Response.ok("sync")
+
+    @action
+    async def async_ping(self) -> Response[str]:
+        return Response.ok("async")
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_slow_sync_action_holds_up_other_connections_sync_actions_only() -> None:
+    """All connections share one DB thread: sync actions wait for it, async ones do not."""
+    db_gate.clear()
+    async with (
+        ApiClient(SharedThreadConsumer) as slow,
+        ApiClient(SharedThreadConsumer) as sync_client,
+        ApiClient(SharedThreadConsumer) as async_client,
+    ):
+        await slow.send({"action": "hold_db_thread"})
+        await sync_client.send({"action": "sync_ping"})
+        assert (await async_client.call(SharedThreadConsumer.async_ping)).data == "async"
+        assert await sync_client.receive_nothing(0.1)
+        db_gate.set()
+        assert (await slow.receive())["data"] is True
+        assert (await sync_client.receive())["data"] == "sync"

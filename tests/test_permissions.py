@@ -504,7 +504,7 @@ async def test_failing_connect_check_refuses_and_logs(caplog: pytest.LogCaptureF
         async with ApiClient(BrokenCheckConsumer):
             pass
     [record] = caplog.records
-    assert record.getMessage() == "Unhandled exception in action 'connect'"
+    assert record.getMessage() == "Connect check of BrokenCheckConsumer failed"
 
 
 class PerUserMessage(BasePermission):

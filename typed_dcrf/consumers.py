@@ -24,7 +24,7 @@ from django.db import connection, transaction
 
 from typed_dcrf import _envelope, db
 from typed_dcrf._drf import scope_user
-from typed_dcrf._exception_handler import handle_exception
+from typed_dcrf._exception_handler import handle_exception, logger
 from typed_dcrf.actions import Action
 from typed_dcrf.conf import get_settings
 from typed_dcrf.context import ActionContext, current_context
@@ -87,6 +87,7 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
     permission_classes: ClassVar[Sequence[PermissionSpec]] = (AllowAny,)
     """Checked on connect and before every action; all of them must allow."""
 
+    # Each action has its own parameters and data type, so the mapping can only say Any.
     actions: ClassVar[Mapping[str, Action[Any, Any]]] = MappingProxyType({})
     """This class's actions by wire name, collected when the class is created."""
 
@@ -133,8 +134,8 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
     async def websocket_connect(self, message: Any) -> None:
         try:
             allowed = await can_connect(self._permissions, self.scope, self)
-        except Exception as exc:  # a failing check refuses, never crashes the server task
-            handle_exception(exc, "connect")
+        except Exception:  # a failing check refuses, never crashes the server task
+            logger.exception("Connect check of %s failed", type(self).__qualname__)
             allowed = False
         if allowed:
             await super().websocket_connect(message)
@@ -209,21 +210,28 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
             await check_action(self._permissions, context, self)
             if found.is_async:
                 return _serialize(found, await found.func(self, **arguments))
-            return await db.run(self._call_sync, found, arguments)
+            return await _call_sync(self, found, arguments)
         finally:
             current_context.reset(token)
 
-    def _call_sync(self, found: Action[Any, Any], arguments: dict[str, Any]) -> tuple[int, str]:
-        atomic = found.atomic
-        if atomic is None:
-            atomic = bool(connection.settings_dict.get("ATOMIC_REQUESTS", False))
-        with transaction.atomic() if atomic else nullcontext():
-            # Serialized in the transaction too: lazy relations are read in this thread.
-            return _serialize(found, found.func(self, **arguments))
-
-    async def _send_error(self, exc: BaseException, action: str | None, request_id: Any) -> None:
+    async def _send_error(
+        self, exc: BaseException, action: str | None, request_id: JSONValue
+    ) -> None:
         status, errors = handle_exception(exc, action)
         await self.send(_envelope.failure(action, request_id, status, errors))
+
+
+@db.database_sync
+def _call_sync(
+    consumer: AsyncAPIConsumer, found: Action[Any, Any], arguments: dict[str, Any]
+) -> tuple[int, str]:
+    """Run a sync action in the DB thread, atomic as asked (or as ``ATOMIC_REQUESTS`` says)."""
+    atomic = found.atomic
+    if atomic is None:
+        atomic = bool(connection.settings_dict.get("ATOMIC_REQUESTS", False))
+    with transaction.atomic() if atomic else nullcontext():
+        # Serialized in the transaction too: lazy relations are read in this thread.
+        return _serialize(found, found.func(consumer, **arguments))
 
 
 def _serialize(found: Action[Any, Any], response: object) -> tuple[int, str]:

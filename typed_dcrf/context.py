@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from typed_dcrf.types import JSONValue, Scope
@@ -30,8 +30,8 @@ class ActionContext:
     """The connection's ASGI scope."""
     user: AbstractBaseUser | AnonymousUser
     """The scope's user, or an ``AnonymousUser`` when the scope has none."""
-    arguments: Mapping[str, object] = field(default_factory=dict[str, object])
-    """The validated arguments (empty until validation has passed)."""
+    arguments: Mapping[str, object]
+    """The validated arguments."""
 
 
 current_context: ContextVar[ActionContext] = ContextVar("typed_dcrf_action_context")
