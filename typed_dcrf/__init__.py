@@ -14,8 +14,29 @@ from typed_dcrf.exceptions import (
     Throttled,
     ValidationError,
 )
+from typed_dcrf.generics import GenericModelConsumer, LookupValue
+from typed_dcrf.mixins import (
+    CreateModelMixin,
+    DeleteModelMixin,
+    ListModelMixin,
+    ModelConsumer,
+    PaginatedListModelMixin,
+    PaginatedModelConsumer,
+    PatchModelMixin,
+    ReadOnlyModelConsumer,
+    RetrieveModelMixin,
+    UpdateModelMixin,
+)
+from typed_dcrf.pagination import (
+    LimitOffsetPagination,
+    NumberedPage,
+    Page,
+    PageNumberPagination,
+    Pagination,
+)
 from typed_dcrf.permissions import AllowAny, BasePermission, IsAuthenticated
 from typed_dcrf.responses import Response
+from typed_dcrf.streaming import StreamedListModelMixin, StreamEnd
 
 __all__ = [
     "APIError",
@@ -25,16 +46,35 @@ __all__ = [
     "AsyncAPIConsumer",
     "AsyncAction",
     "BasePermission",
+    "CreateModelMixin",
+    "DeleteModelMixin",
+    "GenericModelConsumer",
     "IsAuthenticated",
+    "LimitOffsetPagination",
+    "ListModelMixin",
+    "LookupValue",
     "MethodNotAllowed",
+    "ModelConsumer",
     "NotAuthenticated",
     "NotFound",
+    "NumberedPage",
+    "Page",
+    "PageNumberPagination",
+    "PaginatedListModelMixin",
+    "PaginatedModelConsumer",
+    "Pagination",
     "ParseError",
+    "PatchModelMixin",
     "PermissionDenied",
+    "ReadOnlyModelConsumer",
     "Response",
+    "RetrieveModelMixin",
     "ServerError",
+    "StreamEnd",
+    "StreamedListModelMixin",
     "SyncAction",
     "Throttled",
+    "UpdateModelMixin",
     "ValidationError",
     "action",
 ]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import cast
+from urllib.parse import urlencode
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
@@ -48,11 +50,30 @@ class ScopeAuthentication(BaseAuthentication):
         return self.user, None
 
 
-def drf_request(scope: Scope, action: str | None) -> Request:
-    """A DRF ``Request`` for ``action``: the scope's user and path, an empty query."""
-    http = HttpRequest()
+class _SecureHttpRequest(HttpRequest):
+    """The request of a ``wss`` connection: its scheme is ``https``."""
+
+    def _get_scheme(self) -> str:
+        return "https"
+
+
+def drf_request(
+    scope: Scope, action: str | None, query: Mapping[str, str | Sequence[str]] | None = None
+) -> Request:
+    """A DRF ``Request`` for ``action``: the scope's user, path, host and scheme, and ``query``
+    as its query parameters (empty by default)."""
+    secure = scope.get("scheme") in ("wss", "https")
+    http = _SecureHttpRequest() if secure else HttpRequest()
     http.method = ACTION_METHODS.get(action or "", (action or "GET").upper())
-    http.path = str(scope.get("path", ""))
+    http.path = http.path_info = str(scope.get("path", ""))
+    for name, value in scope.get("headers", ()):
+        if name == b"host":
+            http.META["HTTP_HOST"] = value.decode("latin-1")
+    server = scope.get("server")
+    if server:
+        http.META["SERVER_NAME"], http.META["SERVER_PORT"] = str(server[0]), str(server[1])
+    if query:
+        http.GET = QueryDict(urlencode(query, doseq=True))
     authenticators = [ScopeAuthentication(scope_user(scope))]
     # pyright resolves this call through a stubbed __new__ with no parameters; it is valid.
     return Request(http, authenticators=authenticators)  # pyright: ignore[reportCallIssue]

@@ -63,6 +63,7 @@ _DRF_MESSAGES: Mapping[str, str] = {
     "uuid_type": "Must be a valid UUID.",
     "uuid_parsing": "Must be a valid UUID.",
     "none_required": "This field must be null.",
+    "dict_type": "Invalid data. Expected a dictionary.",
 }
 
 
@@ -160,22 +161,30 @@ def _add(tree: dict[str, ErrorDetail], path: list[str], message: str) -> None:
         tree[head] = [*(node or []), message]
 
 
-def compile_signature(func: Callable[..., object], *, owner: str, name: str) -> CompiledSignature:
-    """Build the validator and serializer of ``owner.name`` or raise ``ImproperlyConfigured``."""
+def compile_signature(
+    func: Callable[..., object],
+    *,
+    owner: str,
+    name: str,
+    keywords: Mapping[str, object] | None = None,
+    data_type: object = None,
+) -> CompiledSignature:
+    """Build the validator and serializer of ``owner.name`` or raise ``ImproperlyConfigured``.
+
+    Args:
+        keywords: the fields a ``**kwargs`` parameter stands for in this consumer class (the
+            generic model actions' lookup and filter arguments); without it, ``**kwargs`` is
+            an error.
+        data_type: the ``T`` to serialize, when the consumer class knows it better than the
+            return annotation does.
+    """
     where = f"{owner}.{name}"
-    try:
-        hints = typing.get_type_hints(func, include_extras=True)
-    except NameError as exc:
-        msg = f"{where}: cannot resolve an annotation ({exc}); define it before the consumer."
-        raise ImproperlyConfigured(msg) from exc
-    fields: dict[str, object] = {}
-    parameters = list(inspect.signature(func).parameters.values())[1:]  # without self
-    for param in parameters:
-        fields[param.name] = _field(param, hints, where)
+    hints = _type_hints(func, where)
+    fields = parameter_fields(func, where, skip=1, keywords=keywords, hints=hints)
     arguments_type = _new_typed_dict(f"{where}.arguments", fields)
     try:
         arguments = TypeAdapter[dict[str, Any]](arguments_type)
-        data_type = response_type(hints, where)
+        data_type = response_type(hints, where) if data_type is None else data_type
         origin = typing.get_origin(data_type) or data_type
         output_type: Any  # a runtime type form
         output_type, rebuild = _DRF_CONTAINERS.get(origin, (data_type, None))
@@ -187,6 +196,34 @@ def compile_signature(func: Callable[..., object], *, owner: str, name: str) -> 
         msg = f"{where}: a parameter or the Response type is not fully defined for pydantic."
         raise ImproperlyConfigured(msg)
     return CompiledSignature(frozenset(fields), arguments, output, rebuild)
+
+
+def _type_hints(func: Callable[..., object], where: str) -> dict[str, object]:
+    try:
+        return typing.get_type_hints(func, include_extras=True)
+    except NameError as exc:
+        msg = f"{where}: cannot resolve an annotation ({exc}); define it before the consumer."
+        raise ImproperlyConfigured(msg) from exc
+
+
+def parameter_fields(
+    func: Callable[..., object],
+    where: str,
+    *,
+    skip: int,
+    keywords: Mapping[str, object] | None = None,
+    hints: Mapping[str, object] | None = None,
+) -> dict[str, object]:
+    """The TypedDict fields of ``func``'s parameters after the first ``skip`` (``self``...);
+    optional parameters are ``NotRequired``, and ``**kwargs`` stands for ``keywords``."""
+    hints = _type_hints(func, where) if hints is None else hints
+    fields: dict[str, object] = {}
+    for param in list(inspect.signature(func).parameters.values())[skip:]:
+        if param.kind is param.VAR_KEYWORD and keywords is not None:
+            fields.update(keywords)
+        else:
+            fields[param.name] = _field(param, hints, where)
+    return fields
 
 
 def _field(param: inspect.Parameter, hints: Mapping[str, object], where: str) -> object:

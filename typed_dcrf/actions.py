@@ -6,15 +6,17 @@ for the wire protocol when the first consumer class using it is created.
 
 from __future__ import annotations
 
+import copy
 import inspect
-from collections.abc import Callable, Coroutine
+import typing
+from collections.abc import Callable, Coroutine, Mapping
 from types import MethodType
 from typing import Any, Concatenate, Generic, Literal, Protocol, Self, TypeVar, cast, overload
 
 from django.core.exceptions import ImproperlyConfigured
 from typing_extensions import ParamSpec
 
-from typed_dcrf._signature import CompiledSignature, compile_signature
+from typed_dcrf._signature import CompiledSignature, compile_signature, response_type
 from typed_dcrf.responses import Response
 
 P = ParamSpec("P")
@@ -65,6 +67,39 @@ class Action(Generic[P, R]):
             msg = f"{where}: detached= applies to async actions; make the method `async def`."
             raise ImproperlyConfigured(msg)
         self._signature = compile_signature(self.func, owner=self.owner, name=self.attribute)
+
+    def specialize(
+        self, owner: type, *, keywords: Mapping[str, object], data_type: object = None
+    ) -> Self:
+        """A compiled copy for ``owner``, whose ``**kwargs`` parameter stands for ``keywords``.
+
+        Generic model actions take ``**lookup`` or ``**filters``; each concrete consumer class
+        gets its own copy, validated with its model's field types.
+        """
+        copied = copy.copy(self)
+        copied.owner = owner.__qualname__
+        copied._signature = compile_signature(
+            self.func,
+            owner=copied.owner,
+            name=self.attribute,
+            keywords=keywords,
+            data_type=data_type,
+        )
+        return copied
+
+    @property
+    def declared_data_type(self) -> object:
+        """The ``T`` of the method's ``-> Response[T]`` annotation."""
+        hints = typing.get_type_hints(self.func, include_extras=True)
+        return response_type(hints, f"{self.owner}.{self.attribute}")
+
+    @property
+    def accepts_keywords(self) -> str | None:
+        """The name of the method's ``**kwargs`` parameter, if it has one."""
+        for param in inspect.signature(self.func).parameters.values():
+            if param.kind is param.VAR_KEYWORD:
+                return param.name
+        return None
 
     @property
     def signature(self) -> CompiledSignature:

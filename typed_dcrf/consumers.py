@@ -9,7 +9,7 @@ reply, built in ``_exception_handler``; the connection stays open.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from types import MappingProxyType
 from typing import Any, ClassVar, cast
@@ -35,6 +35,7 @@ from typed_dcrf.permissions import (
     PermissionSpec,
     can_connect,
     check_action,
+    check_action_sync,
     compile_permissions,
 )
 from typed_dcrf.responses import Response
@@ -47,11 +48,13 @@ REFUSED = 4003
 """The close code of a refused handshake (servers answer it with HTTP 403)."""
 
 
-def _collect_actions(cls: type) -> dict[str, Action[Any, Any]]:
+def _collect_actions(
+    cls: type, prepare: Callable[[Action[Any, Any]], Action[Any, Any] | None]
+) -> dict[str, Action[Any, Any]]:
     """Actions by wire name, following the MRO: a plain method overriding an action hides it.
 
-    Each action is compiled once, the first time a consumer class meets it (directly or
-    through a mixin).
+    Each action is prepared by the class: compiled once, the first time a consumer class
+    meets it, or specialized for the class (``prepare`` returns a copy to set on it).
     """
     by_attribute: dict[str, Action[Any, Any]] = {}
     for base in reversed(cls.__mro__):
@@ -64,20 +67,24 @@ def _collect_actions(cls: type) -> dict[str, Action[Any, Any]]:
                         f"@action(name={attribute!r})."
                     )
                     raise ImproperlyConfigured(msg)
-                value.compile()
                 by_attribute[attribute] = value
             else:
                 by_attribute.pop(attribute, None)
     by_name: dict[str, Action[Any, Any]] = {}
     for attribute, found in by_attribute.items():
-        if found.name in by_name:
-            other = by_name[found.name]
+        prepared = prepare(found)
+        if prepared is None:
+            continue
+        if prepared is not found:
+            setattr(cls, attribute, prepared)
+        if prepared.name in by_name:
+            other = by_name[prepared.name]
             msg = (
                 f"{cls.__qualname__}: actions {other.func.__name__!r} and {attribute!r} are both "
-                f"named {found.name!r}; give one of them another name=."
+                f"named {prepared.name!r}; give one of them another name=."
             )
             raise ImproperlyConfigured(msg)
-        by_name[found.name] = found
+        by_name[prepared.name] = prepared
     return by_name
 
 
@@ -95,7 +102,7 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls.actions = MappingProxyType(_collect_actions(cls))
+        cls.actions = MappingProxyType(_collect_actions(cls, cls._prepare_action))
         try:
             cls._permissions = compile_permissions(cls.permission_classes)
         except TypeError as exc:
@@ -104,6 +111,12 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
                 f"instances, e.g. `permission_classes = (IsAuthenticated,)`."
             )
             raise TypeError(msg) from exc
+
+    @classmethod
+    def _prepare_action(cls, found: Action[Any, Any]) -> Action[Any, Any] | None:
+        """The action as this class serves it (``None``: not served by this class)."""
+        found.compile()
+        return found
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -207,10 +220,10 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
         context = ActionContext(found.name, request_id, self.scope, self.user, arguments)
         token = current_context.set(context)
         try:
-            await check_action(self._permissions, context, self)
             if found.is_async:
+                await check_action(self._permissions, context, self)
                 return _serialize(found, await found.func(self, **arguments))
-            return await _call_sync(self, found, arguments)
+            return await _call_sync(self, found, context, self._permissions)
         finally:
             current_context.reset(token)
 
@@ -223,15 +236,20 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
 
 @db.database_sync
 def _call_sync(
-    consumer: AsyncAPIConsumer, found: Action[Any, Any], arguments: dict[str, Any]
+    consumer: AsyncAPIConsumer,
+    found: Action[Any, Any],
+    context: ActionContext,
+    permissions: Sequence[Check],
 ) -> tuple[int, str]:
-    """Run a sync action in the DB thread, atomic as asked (or as ``ATOMIC_REQUESTS`` says)."""
+    """Check and run a sync action in one trip to the DB thread, atomic as asked (or as
+    ``ATOMIC_REQUESTS`` says)."""
+    check_action_sync(permissions, context, consumer)
     atomic = found.atomic
     if atomic is None:
         atomic = bool(connection.settings_dict.get("ATOMIC_REQUESTS", False))
     with transaction.atomic() if atomic else nullcontext():
         # Serialized in the transaction too: lazy relations are read in this thread.
-        return _serialize(found, found.func(consumer, **arguments))
+        return _serialize(found, found.func(consumer, **context.arguments))
 
 
 def _serialize(found: Action[Any, Any], response: object) -> tuple[int, str]:

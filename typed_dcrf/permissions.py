@@ -1,9 +1,10 @@
 """Permissions: checked on connect (``can_connect``) and before every action (``has_permission``).
 
+Object permissions (``has_object_permission``) are checked by ``get_object``.
 Methods may be sync or async. typed_dcrf and DRF permission classes combine with ``&``, ``|``
 and ``~`` in any order: both build DRF's operand holders, which a consumer compiles once into
-a tree of async checks. DRF permissions run in the database thread, with a request built from
-the scope; they have no say on connect.
+a tree of checks. DRF permissions run in the database thread, with a request built from the
+scope; they have no say on connect.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
+from asgiref.sync import async_to_sync
 from rest_framework import permissions as drf
 from rest_framework.permissions import OperandHolder, SingleOperandHolder
 
@@ -70,6 +72,14 @@ class BasePermission(metaclass=PermissionMeta):
         """Whether the action in ``context`` (validated arguments included) may run."""
         return True
 
+    # obj is the model instance of a generic consumer, whose type each consumer knows; Any lets
+    # an override annotate it (`obj: Item`) without breaking the override rules.
+    def has_object_permission(
+        self, context: ActionContext, consumer: AsyncAPIConsumer, obj: Any
+    ) -> bool | Awaitable[bool]:
+        """Whether the action in ``context`` may touch ``obj`` (checked by ``get_object``)."""
+        return True
+
 
 class AllowAny(BasePermission):
     """Every connection and every action."""
@@ -89,6 +99,13 @@ async def _resolve(answer: bool | Awaitable[bool]) -> bool:
     return bool(await answer) if inspect.isawaitable(answer) else bool(answer)
 
 
+def _resolve_sync(answer: bool | Awaitable[bool]) -> bool:
+    """``_resolve`` in the database thread: an async check runs on the event loop."""
+    if inspect.isawaitable(answer):
+        return async_to_sync(_resolve)(answer)
+    return bool(answer)
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """A check's answer, with the refusing permission's message (``None``: the default)."""
@@ -105,6 +122,8 @@ class Check:
 
     Permission classes are instantiated for every check, as DRF does for every request, so
     that state a permission keeps (such as a ``message`` set while checking) stays with it.
+    ``allows`` runs on the event loop; ``allows_sync`` and ``allows_object`` in the database
+    thread, where sync actions and ``get_object`` run.
     """
 
     async def connect(self, scope: Scope, consumer: AsyncAPIConsumer) -> bool:
@@ -112,6 +131,21 @@ class Check:
 
     async def allows(self, context: ActionContext, consumer: AsyncAPIConsumer) -> Verdict:
         raise NotImplementedError
+
+    def allows_sync(self, context: ActionContext, consumer: AsyncAPIConsumer) -> Verdict:
+        raise NotImplementedError
+
+    def allows_object(
+        self, context: ActionContext, consumer: AsyncAPIConsumer, obj: object
+    ) -> Verdict:
+        raise NotImplementedError
+
+
+def _verdict(allowed: bool, permission: object) -> Verdict:
+    if allowed:
+        return ALLOWED
+    message = getattr(permission, "message", None)
+    return Verdict(allowed=False, message=None if message is None else str(message))
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,29 +157,45 @@ class _Native(Check):
 
     async def allows(self, context: ActionContext, consumer: AsyncAPIConsumer) -> Verdict:
         permission = self.permission_class()
-        if await _resolve(permission.has_permission(context, consumer)):
-            return ALLOWED
-        return Verdict(allowed=False, message=permission.message)
+        return _verdict(await _resolve(permission.has_permission(context, consumer)), permission)
+
+    def allows_sync(self, context: ActionContext, consumer: AsyncAPIConsumer) -> Verdict:
+        permission = self.permission_class()
+        return _verdict(_resolve_sync(permission.has_permission(context, consumer)), permission)
+
+    def allows_object(
+        self, context: ActionContext, consumer: AsyncAPIConsumer, obj: object
+    ) -> Verdict:
+        permission = self.permission_class()
+        answer = permission.has_object_permission(context, consumer, obj)
+        return _verdict(_resolve_sync(answer), permission)
 
 
 @dataclass(frozen=True, slots=True)
 class _DRF(Check):
+    """A DRF permission class; it takes the consumer where it would take the view, as in DCRF."""
+
     permission_class: type[drf.BasePermission]
 
     async def connect(self, scope: Scope, consumer: AsyncAPIConsumer) -> bool:
         return True
 
     async def allows(self, context: ActionContext, consumer: AsyncAPIConsumer) -> Verdict:
-        return await db.run(self._allows, context, consumer)
+        return await db.run(self.allows_sync, context, consumer)
 
-    def _allows(self, context: ActionContext, consumer: AsyncAPIConsumer) -> Verdict:
+    def allows_sync(self, context: ActionContext, consumer: AsyncAPIConsumer) -> Verdict:
         permission = self.permission_class()
         request = drf_request(context.scope, context.action)
-        # DRF permissions take the consumer where they would take the view, as in DCRF.
-        if permission.has_permission(request, consumer):  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
-            return ALLOWED
-        message = getattr(permission, "message", None)
-        return Verdict(allowed=False, message=None if message is None else str(message))
+        allowed = permission.has_permission(request, consumer)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+        return _verdict(allowed, permission)
+
+    def allows_object(
+        self, context: ActionContext, consumer: AsyncAPIConsumer, obj: object
+    ) -> Verdict:
+        permission = self.permission_class()
+        request = drf_request(context.scope, context.action)
+        allowed = permission.has_object_permission(request, consumer, obj)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+        return _verdict(allowed, permission)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +212,16 @@ class _And(Check):
         verdict = await self.first.allows(context, consumer)
         return await self.second.allows(context, consumer) if verdict.allowed else verdict
 
+    def allows_sync(self, context: ActionContext, consumer: AsyncAPIConsumer) -> Verdict:
+        verdict = self.first.allows_sync(context, consumer)
+        return self.second.allows_sync(context, consumer) if verdict.allowed else verdict
+
+    def allows_object(
+        self, context: ActionContext, consumer: AsyncAPIConsumer, obj: object
+    ) -> Verdict:
+        verdict = self.first.allows_object(context, consumer, obj)
+        return self.second.allows_object(context, consumer, obj) if verdict.allowed else verdict
+
 
 @dataclass(frozen=True, slots=True)
 class _Or(Check):
@@ -177,6 +237,28 @@ class _Or(Check):
         verdict = await self.first.allows(context, consumer)
         return verdict if verdict.allowed else await self.second.allows(context, consumer)
 
+    def allows_sync(self, context: ActionContext, consumer: AsyncAPIConsumer) -> Verdict:
+        verdict = self.first.allows_sync(context, consumer)
+        return verdict if verdict.allowed else self.second.allows_sync(context, consumer)
+
+    def allows_object(
+        self, context: ActionContext, consumer: AsyncAPIConsumer, obj: object
+    ) -> Verdict:
+        verdict = _branch_allows_object(self.first, context, consumer, obj)
+        return (
+            verdict
+            if verdict.allowed
+            else _branch_allows_object(self.second, context, consumer, obj)
+        )
+
+
+def _branch_allows_object(
+    branch: Check, context: ActionContext, consumer: AsyncAPIConsumer, obj: object
+) -> Verdict:
+    """As DRF's OR: a branch allows the object only if it also allows the action."""
+    verdict = branch.allows_sync(context, consumer)
+    return branch.allows_object(context, consumer, obj) if verdict.allowed else verdict
+
 
 @dataclass(frozen=True, slots=True)
 class _Not(Check):
@@ -190,6 +272,14 @@ class _Not(Check):
     async def allows(self, context: ActionContext, consumer: AsyncAPIConsumer) -> Verdict:
         verdict = await self.inner.allows(context, consumer)
         return Verdict(allowed=not verdict.allowed)
+
+    def allows_sync(self, context: ActionContext, consumer: AsyncAPIConsumer) -> Verdict:
+        return Verdict(allowed=not self.inner.allows_sync(context, consumer).allowed)
+
+    def allows_object(
+        self, context: ActionContext, consumer: AsyncAPIConsumer, obj: object
+    ) -> Verdict:
+        return Verdict(allowed=not self.inner.allows_object(context, consumer, obj).allowed)
 
 
 _OPERATORS: dict[object, type[_And | _Or]] = {drf.AND: _And, drf.OR: _Or}
@@ -233,8 +323,28 @@ async def check_action(
 ) -> None:
     """Raise ``NotAuthenticated`` (anonymous user) or ``PermissionDenied`` on the first refusal."""
     for check in checks:
-        verdict = await check.allows(context, consumer)
-        if not verdict.allowed:
-            if not context.user.is_authenticated:
-                raise NotAuthenticated
-            raise PermissionDenied(verdict.message)
+        _raise_if_refused(await check.allows(context, consumer), context)
+
+
+def check_action_sync(
+    checks: Sequence[Check], context: ActionContext, consumer: AsyncAPIConsumer
+) -> None:
+    """``check_action`` in the database thread (sync actions run their checks there)."""
+    for check in checks:
+        _raise_if_refused(check.allows_sync(context, consumer), context)
+
+
+def check_object(
+    checks: Sequence[Check], context: ActionContext, consumer: AsyncAPIConsumer, obj: object
+) -> None:
+    """Raise as ``check_action`` does when a permission refuses access to ``obj``."""
+    for check in checks:
+        _raise_if_refused(check.allows_object(context, consumer, obj), context)
+
+
+def _raise_if_refused(verdict: Verdict, context: ActionContext) -> None:
+    if verdict.allowed:
+        return
+    if not context.user.is_authenticated:
+        raise NotAuthenticated
+    raise PermissionDenied(verdict.message)

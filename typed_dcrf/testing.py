@@ -117,7 +117,9 @@ class ApiClient:
         """
         request_id = f"call-{next(self._request_ids)}"
         bound = inspect.signature(action.func).bind(None, *args, **kwargs)
-        arguments = {name: value for name, value in bound.arguments.items() if name != "self"}
+        arguments = dict(bound.kwargs)  # keyword arguments, **kwargs included
+        positional = list(bound.signature.parameters)[1 : len(bound.args)]  # without self
+        arguments.update(zip(positional, bound.args[1:], strict=True))
         frame: dict[str, Any] = {**to_jsonable_python(arguments), "action": action.name}
         frame["request_id"] = request_id
         await self.send(frame)

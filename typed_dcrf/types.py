@@ -21,10 +21,10 @@ else:
     )
 """Any value a JSON text frame can carry (usable in action signatures too)."""
 
-JSONObject: TypeAlias = "dict[str, JSONValue]"
+JSONObject: TypeAlias = dict[str, JSONValue]
 """A decoded JSON object, such as one client frame."""
 
-ErrorList: TypeAlias = "list[JSONValue]"
+ErrorList: TypeAlias = list[JSONValue]
 """The ``errors`` member of a reply: ``["message"]`` or ``[{"field": ["message"]}]``."""
 
 # The ASGI scope is a heterogeneous mapping whose extra keys (user, session, url_route)

@@ -1,7 +1,10 @@
-"""A minimal model for database-backed action tests."""
+"""Models for database-backed tests: Note (actions), Item (generic model consumers)."""
 
 from __future__ import annotations
 
+import uuid
+
+from django.conf import settings
 from django.db import models
 
 
@@ -10,3 +13,25 @@ class Note(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class Item(models.Model):
+    """A model with the lookup field types the generic consumers support."""
+
+    name: models.CharField[str, str] = models.CharField(max_length=100)
+    slug: models.SlugField[str, str] = models.SlugField(unique=True)
+    uuid: models.UUIDField[uuid.UUID, uuid.UUID] = models.UUIDField(unique=True, default=uuid.uuid4)
+    done: models.BooleanField[bool, bool] = models.BooleanField(default=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="items",
+    )
+
+    class Meta:
+        ordering = ("id",)
+
+    def __str__(self) -> str:
+        return self.name

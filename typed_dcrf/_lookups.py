@@ -1,0 +1,71 @@
+"""Model facts the generic consumers read at class creation: a lookup field, the Python type
+its argument is validated as, and a serializer's model."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import uuid
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
+from pydantic import AfterValidator
+
+from typed_dcrf.types import JSONValue
+
+# Most specific first: an AutoField is an IntegerField, a SlugField a CharField.
+_FIELD_TYPES: tuple[tuple[type[models.Field[Any, Any]], type], ...] = (
+    (models.BooleanField, bool),
+    (models.AutoField, int),
+    (models.BigAutoField, int),
+    (models.SmallAutoField, int),
+    (models.IntegerField, int),
+    (models.UUIDField, uuid.UUID),
+    (models.DateTimeField, datetime.datetime),
+    (models.DateField, datetime.date),
+    (models.DecimalField, decimal.Decimal),
+    (models.FloatField, float),
+    (models.CharField, str),
+    (models.TextField, str),
+)
+
+
+def model_field(model: type[models.Model], name: str) -> object:
+    """The field ``name`` of ``model`` (``"pk"``: its primary key); ``FieldDoesNotExist``."""
+    # django-stubs leave the fields' value types unknown; the field's class is what is used.
+    meta = model._meta
+    if name == "pk":
+        return meta.pk  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+    return meta.get_field(name)  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+
+
+def serialized_model(serializer_class: type) -> type[models.Model] | None:
+    """The ``Meta.model`` of a model serializer class, else ``None``."""
+    model = getattr(getattr(serializer_class, "Meta", None), "model", None)
+    return model if isinstance(model, type) and issubclass(model, models.Model) else None
+
+
+def field_type(field: object) -> object:
+    """A pydantic type for values of ``field``: a foreign key takes its target's type, other
+    fields are parsed by their own ``to_python``, and anything else is left to the ORM."""
+    if isinstance(field, models.ForeignKey):
+        # django-stubs leave the target field's value types unknown; only its class matters.
+        return field_type(field.target_field)  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
+    for field_class, python_type in _FIELD_TYPES:
+        if isinstance(field, field_class):
+            return python_type
+    if isinstance(field, models.Field):
+        return Annotated[JSONValue, AfterValidator(_to_python(field))]  # pyright: ignore[reportUnknownArgumentType]
+    return JSONValue
+
+
+def _to_python(field: models.Field[Any, Any]) -> Callable[[JSONValue], object]:
+    def convert(value: JSONValue) -> object:
+        try:
+            return field.to_python(value)
+        except DjangoValidationError as exc:
+            raise ValueError(" ".join(str(message) for message in exc.messages)) from None
+
+    return convert

@@ -1,0 +1,258 @@
+"""``GenericModelConsumer[M, S]``: the model, queryset, serializer and objects of a consumer.
+
+The type parameters are read when the class is created, so ``ModelConsumer[Item,
+ItemSerializer]`` alone serves ``Item``'s default manager through ``ItemSerializer``. The hooks
+are DRF's generic-view hooks; they are sync and run in the database thread, where the generic
+actions run (``aget_object`` reaches ``get_object`` from async code).
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Sequence
+from typing import Any, ClassVar, Generic, NotRequired, TypeAlias, TypeVar, cast
+from uuid import UUID
+
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
+from django.db.models import Model, QuerySet
+from rest_framework.filters import BaseFilterBackend
+from rest_framework.generics import get_object_or_404
+from rest_framework.request import Request
+from rest_framework.serializers import BaseSerializer
+
+from typed_dcrf import db
+from typed_dcrf._drf import drf_request
+from typed_dcrf._lookups import field_type, model_field, serialized_model
+from typed_dcrf._signature import RESERVED_NAMES, parameter_fields
+from typed_dcrf.actions import Action
+from typed_dcrf.consumers import AsyncAPIConsumer
+from typed_dcrf.context import ActionContext
+from typed_dcrf.pagination import LimitOffsetPagination, Page, Pagination
+from typed_dcrf.permissions import check_object
+
+M = TypeVar("M", bound=Model)
+S = TypeVar("S", bound=BaseSerializer[Any])
+
+LookupValue: TypeAlias = int | str | UUID
+"""What a lookup argument may be; each consumer validates it as its lookup field's type."""
+
+QueryArguments: TypeAlias = "dict[str, str | list[str]]"
+
+KEYWORD_KINDS = ("lookup", "filters", "query")
+"""What a generic action's ``**kwargs`` parameter may stand for, by its name: the lookup
+argument, the list's filter arguments, or those and the pagination arguments."""
+
+
+class GenericModelConsumer(AsyncAPIConsumer, Generic[M, S]):
+    """A consumer over one model: DRF's ``GenericAPIView`` hooks, typed by ``M`` and ``S``."""
+
+    model: type[M]
+    """The model: the first type parameter (or ``queryset.model``)."""
+    queryset: QuerySet[M] | None = None
+    """The rows served; the model's default manager when not set."""
+    serializer_class: type[S]
+    """The serializer: the second type parameter, unless set explicitly."""
+    lookup_field: ClassVar[str] = "pk"
+    """The model field ``get_object`` looks objects up by."""
+    lookup_url_kwarg: ClassVar[str | None] = None
+    """The argument carrying the lookup value (``lookup_field`` when not set)."""
+    filter_backends: ClassVar[Sequence[type[BaseFilterBackend]]] = ()
+    """DRF filter backends; their query parameters become arguments of the list actions."""
+    pagination_class: ClassVar[type[Pagination]] = LimitOffsetPagination
+    """The paginator of the paginated and streamed list actions."""
+
+    _filter_names: ClassVar[frozenset[str]] = frozenset()
+    _query_names: ClassVar[frozenset[str]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        cls._resolve_model()
+        super().__init_subclass__(**kwargs)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._request: tuple[ActionContext, Request] | None = None
+
+    @classmethod
+    def _prepare_action(cls, found: Action[Any, Any]) -> Action[Any, Any] | None:
+        kind = found.accepts_keywords
+        if kind not in KEYWORD_KINDS:
+            return super()._prepare_action(found)
+        if not hasattr(cls, "model"):
+            return None  # a generic class: its concrete subclasses serve the action
+        keywords = cls._lookup_arguments() if kind == "lookup" else cls._filter_arguments()
+        data_type = None
+        if kind == "query":
+            keywords |= cls.pagination_class.arguments()
+            if typing.get_origin(found.declared_data_type) is Page:
+                data_type = cls.pagination_class.data_type()
+        return found.specialize(cls, keywords=keywords, data_type=data_type)
+
+    @property
+    def request(self) -> Request:
+        """A DRF request for the running action: its user, and its filter backends' query."""
+        context = self.context
+        if self._request is None or self._request[0] is not context:
+            # The backends' query parameters were validated as `str | list[str]`.
+            query = {k: v for k, v in context.arguments.items() if k in self._query_names}
+            request = drf_request(self.scope, context.action, cast("QueryArguments", query))
+            self._request = (context, request)
+        return self._request[1]
+
+    def get_queryset(self) -> QuerySet[M]:
+        """The rows this consumer serves; override for per-user querysets."""
+        if self.queryset is not None:
+            return self.queryset.all()
+        return self.model._default_manager.all()
+
+    def filter_queryset(self, queryset: QuerySet[M]) -> QuerySet[M]:
+        """``queryset`` through the filter backends, then through ``filter_list``."""
+        for backend in self.filter_backends:
+            # DRF backends take the consumer where they would take the view, as in DCRF.
+            queryset = backend().filter_queryset(self.request, queryset, self)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+        if not self._filter_names:
+            return queryset
+        arguments = self.context.arguments
+        filters = {k: v for k, v in arguments.items() if k in self._filter_names}
+        return self.filter_list(queryset, **filters)
+
+    def filter_list(self, queryset: QuerySet[M]) -> QuerySet[M]:
+        """The typed filter hook: override with keyword arguments that have defaults, e.g.
+        ``def filter_list(self, queryset, *, done: bool | None = None)``; they become
+        arguments of the list actions, validated by their annotations."""
+        return queryset
+
+    def get_object(self, **lookup: LookupValue) -> M:
+        """The object named by ``lookup`` (by default, the running action's lookup argument),
+        after its object permissions; ``NotFound`` when there is none."""
+        kwarg = self.lookup_url_kwarg or self.lookup_field
+        arguments = lookup or self.context.arguments
+        if kwarg not in arguments:
+            msg = (
+                f"{type(self).__qualname__}.get_object() needs the lookup: get_object({kwarg}=...)."
+            )
+            raise TypeError(msg)
+        value = arguments[kwarg]
+        queryset = self.filter_queryset(self.get_queryset())
+        obj = get_object_or_404(queryset, **{self.lookup_field: value})
+        self.check_object_permissions(obj)
+        return obj
+
+    async def aget_object(self, **lookup: LookupValue) -> M:
+        """``get_object`` from async code (one trip to the database thread)."""
+        return await db.run(self.get_object, **lookup)
+
+    def check_object_permissions(self, obj: M) -> None:
+        """Raise ``PermissionDenied`` (or ``NotAuthenticated``) unless every permission allows
+        ``obj`` (``has_object_permission``)."""
+        check_object(self._permissions, self.context, self, obj)
+
+    def get_serializer_class(self) -> type[S]:
+        """The serializer class; override to pick one per action or user."""
+        return self.serializer_class
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        """What the serializer sees as ``context``: DRF's ``request``, ``view`` and ``format``,
+        plus the websocket ``scope`` and the ``consumer``."""
+        return {
+            "request": self.request,
+            "view": self,
+            "format": None,
+            "scope": self.scope,
+            "consumer": self,
+        }
+
+    # The serializer's own constructor arguments (instance, data, many, partial...).
+    def get_serializer(self, *args: Any, **kwargs: Any) -> S:
+        """An instance of ``get_serializer_class()`` with ``get_serializer_context()``."""
+        kwargs.setdefault("context", self.get_serializer_context())
+        return self.get_serializer_class()(*args, **kwargs)
+
+    @classmethod
+    def _resolve_model(cls) -> None:
+        """Set ``model`` and ``serializer_class`` from the type parameters and check they agree."""
+        declared = _type_arguments(cls)
+        # The declared classes are the runtime values of M and S, which cls itself cannot name.
+        if declared is not None:
+            model, serializer = declared
+            if "model" not in cls.__dict__:
+                cls.model = cast("Any", model)
+            if "serializer_class" not in cls.__dict__:
+                cls.serializer_class = cast("Any", serializer)
+        elif not hasattr(cls, "model") and isinstance(cls.__dict__.get("queryset"), QuerySet):
+            cls.model = cls.__dict__["queryset"].model
+        if not hasattr(cls, "model"):
+            return
+        where = cls.__qualname__
+        if cls.queryset is not None and not issubclass(cls.queryset.model, cls.model):
+            found = cls.queryset.model.__name__
+            msg = f"{where}: queryset is of {found}, not {cls.model.__name__}."
+            raise ImproperlyConfigured(msg)
+        if not hasattr(cls, "serializer_class"):
+            msg = f"{where}: no serializer; declare it, e.g. `ModelConsumer[Item, ItemSerializer]`."
+            raise ImproperlyConfigured(msg)
+        serialized = serialized_model(cls.serializer_class)
+        if serialized is not None and not issubclass(cls.model, serialized):
+            msg = (
+                f"{where}: {cls.serializer_class.__name__} serializes {serialized.__name__}, "
+                f"not {cls.model.__name__}; use a serializer whose Meta.model is "
+                f"{cls.model.__name__}."
+            )
+            raise ImproperlyConfigured(msg)
+        cls._filter_names = frozenset(parameter_fields(cls.filter_list, where, skip=2))
+        cls._query_names = frozenset(cls._query_parameters())
+
+    @classmethod
+    def _lookup_arguments(cls) -> dict[str, object]:
+        """``{lookup argument: the lookup field's type}``."""
+        where = cls.__qualname__
+        kwarg = cls.lookup_url_kwarg or cls.lookup_field
+        if kwarg in RESERVED_NAMES:
+            msg = f"{where}: lookup argument {kwarg!r} is an envelope key; set lookup_url_kwarg."
+            raise ImproperlyConfigured(msg)
+        try:
+            field = model_field(cls.model, cls.lookup_field)
+        except FieldDoesNotExist:
+            name = cls.model.__name__
+            msg = f"{where}: lookup_field {cls.lookup_field!r} is not a field of {name}."
+            raise ImproperlyConfigured(msg) from None
+        return {kwarg: field_type(field)}
+
+    @classmethod
+    def _filter_arguments(cls) -> dict[str, object]:
+        """``filter_list``'s keyword arguments and the filter backends' query parameters."""
+        fields = parameter_fields(cls.filter_list, cls.__qualname__, skip=2)
+        for name in cls._query_names:
+            fields.setdefault(name, NotRequired[str | list[str]])
+        return fields
+
+    @classmethod
+    def _query_parameters(cls) -> list[str]:
+        """The query parameters the filter backends read (``ordering``, ``search``...)."""
+        names: list[str] = []
+        for backend in cls.filter_backends:
+            try:
+                parameters = backend().get_schema_operation_parameters(cls)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+            except Exception as exc:
+                msg = (
+                    f"{cls.__qualname__}: cannot read the query parameters of filter backend "
+                    f"{backend.__name__} ({exc!r}); implement get_schema_operation_parameters()."
+                )
+                raise ImproperlyConfigured(msg) from exc
+            names += [str(parameter["name"]) for parameter in parameters]
+        return names
+
+
+def _type_arguments(cls: type) -> tuple[type[Model], type[BaseSerializer[Any]]] | None:
+    """The concrete ``[M, S]`` the class itself was declared with, if any."""
+    for base in cls.__dict__.get("__orig_bases__", ()):
+        origin = typing.get_origin(base)
+        arguments = typing.get_args(base)
+        if (
+            isinstance(origin, type)
+            and issubclass(origin, GenericModelConsumer)
+            and len(arguments) == 2
+            and all(isinstance(argument, type) for argument in arguments)
+        ):
+            model, serializer = arguments
+            return model, serializer
+    return None

@@ -1,0 +1,151 @@
+"""The CRUD actions of model consumers, one mixin each, with DCRF's frames and statuses.
+
+Each action is sync: it runs in one trip to the database thread, its permission checks
+included, and calls DRF's hooks (``perform_create``, ``perform_update``, ``perform_destroy``).
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
+
+from typed_dcrf.actions import action
+from typed_dcrf.generics import GenericModelConsumer, LookupValue, M, S
+from typed_dcrf.pagination import Page
+from typed_dcrf.responses import Response
+from typed_dcrf.types import JSONObject
+
+
+class CreateModelMixin(GenericModelConsumer[M, S]):
+    """``create {data}`` → 201 with the new object."""
+
+    @action()
+    def create(self, data: JSONObject) -> Response[ReturnDict[str, Any]]:
+        """Validate ``data`` with the serializer and save a new object."""
+        serializer = self.get_serializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        self.perform_create(serializer)
+        return Response.created(serializer.data)
+
+    def perform_create(self, serializer: S) -> None:
+        """Save the new object (override to add fields: ``serializer.save(owner=...)``)."""
+        serializer.save()
+
+
+class ListModelMixin(GenericModelConsumer[M, S]):
+    """``list`` → 200 with every (filtered) object."""
+
+    @action()
+    def list(self, /, **filters: object) -> Response[ReturnList[Any]]:
+        """The filtered queryset, serialized."""
+        queryset = self.filter_queryset(self.get_queryset())
+        return Response.ok(self.get_serializer(queryset, many=True).data)
+
+
+class PaginatedListModelMixin(GenericModelConsumer[M, S]):
+    """``list {limit, offset}`` → 200 with one page, ``{count, results, limit, offset}`` (or
+    the arguments and page of another ``pagination_class``)."""
+
+    @action()
+    def list(self, /, **query: object) -> Response[Page[dict[str, Any]]]:
+        """One page of the filtered queryset."""
+        return Response.ok(self.paginate_queryset(self.filter_queryset(self.get_queryset())))
+
+    def paginate_queryset(self, queryset: Any) -> Page[dict[str, Any]]:
+        """``queryset``'s page as the running action's arguments ask, serialized."""
+        paginator = self.pagination_class()
+        window = paginator.paginate(queryset, self.context.arguments)
+        results: builtins.list[dict[str, Any]] = self.get_serializer(window.rows, many=True).data
+        return paginator.page(results, window)
+
+
+class RetrieveModelMixin(GenericModelConsumer[M, S]):
+    """``retrieve {pk}`` → 200 with the object."""
+
+    @action()
+    def retrieve(self, /, **lookup: LookupValue) -> Response[ReturnDict[str, Any]]:
+        """The object named by the lookup argument."""
+        return Response.ok(self.get_serializer(self.get_object(**lookup)).data)
+
+
+class _SaveMixin(GenericModelConsumer[M, S]):
+    def save_object(
+        self, data: JSONObject, lookup: dict[str, LookupValue], *, partial: bool
+    ) -> Response[ReturnDict[str, Any]]:
+        """Validate ``data`` against the object named by ``lookup`` and save it."""
+        instance = self.get_object(**lookup)
+        serializer = self.get_serializer(instance, data=data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        self.perform_update(serializer)
+        if getattr(instance, "_prefetched_objects_cache", None):
+            # As DRF: prefetched relations are stale after the update.
+            instance._prefetched_objects_cache = {}  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue]
+        return Response.ok(serializer.data)
+
+    def perform_update(self, serializer: S) -> None:
+        """Save the changes (override to add fields: ``serializer.save(editor=...)``)."""
+        serializer.save()
+
+
+class UpdateModelMixin(_SaveMixin[M, S]):
+    """``update {pk, data}`` → 200 with the object; ``data`` holds every required field."""
+
+    @action()
+    def update(self, /, data: JSONObject, **lookup: LookupValue) -> Response[ReturnDict[str, Any]]:
+        """Replace the object's fields with ``data``."""
+        return self.save_object(data, lookup, partial=False)
+
+
+class PatchModelMixin(_SaveMixin[M, S]):
+    """``patch {pk, data}`` → 200 with the object; ``data`` holds the fields to change."""
+
+    @action()
+    def patch(self, /, data: JSONObject, **lookup: LookupValue) -> Response[ReturnDict[str, Any]]:
+        """Change the fields in ``data``."""
+        return self.save_object(data, lookup, partial=True)
+
+
+class DeleteModelMixin(GenericModelConsumer[M, S]):
+    """``delete {pk}`` → 204 with ``data: null``."""
+
+    @action()
+    def delete(self, /, **lookup: LookupValue) -> Response[None]:
+        """Delete the object named by the lookup argument."""
+        self.perform_destroy(self.get_object(**lookup))
+        return Response.no_content()
+
+    def perform_destroy(self, instance: M) -> None:
+        """Delete ``instance``."""
+        instance.delete()
+
+
+class ReadOnlyModelConsumer(
+    ListModelMixin[M, S], RetrieveModelMixin[M, S], GenericModelConsumer[M, S]
+):
+    """``list`` and ``retrieve``."""
+
+
+class ModelConsumer(
+    CreateModelMixin[M, S],
+    ListModelMixin[M, S],
+    RetrieveModelMixin[M, S],
+    UpdateModelMixin[M, S],
+    PatchModelMixin[M, S],
+    DeleteModelMixin[M, S],
+    GenericModelConsumer[M, S],
+):
+    """Every CRUD action: ``create``, ``list``, ``retrieve``, ``update``, ``patch``, ``delete``."""
+
+
+class PaginatedModelConsumer(
+    CreateModelMixin[M, S],
+    PaginatedListModelMixin[M, S],
+    RetrieveModelMixin[M, S],
+    UpdateModelMixin[M, S],
+    PatchModelMixin[M, S],
+    DeleteModelMixin[M, S],
+    GenericModelConsumer[M, S],
+):
+    """Every CRUD action, with a paginated ``list``."""
