@@ -21,6 +21,7 @@ from typing_extensions import ParamSpec
 from typed_dcrf.actions import Action
 from typed_dcrf.consumers import AsyncAPIConsumer
 from typed_dcrf.responses import Response
+from typed_dcrf.streaming import PARTIAL_CONTENT
 from typed_dcrf.types import ErrorList, JSONObject, JSONValue
 
 P = ParamSpec("P")
@@ -115,6 +116,14 @@ class ApiClient:
         Raises:
             ErrorReply: the reply's status is not 2xx.
         """
+        _, response = await self.call_streamed(action, *args, **kwargs)
+        return response
+
+    async def call_streamed(
+        self, action: Action[P, R], /, *args: P.args, **kwargs: P.kwargs
+    ) -> tuple[list[JSONValue], Response[R]]:
+        """As ``call``, also returning the ``data`` of the 206 replies (pages of a stream)
+        that came before the final reply."""
         request_id = f"call-{next(self._request_ids)}"
         bound = inspect.signature(action.func).bind(None, *args, **kwargs)
         arguments = dict(bound.kwargs)  # keyword arguments, **kwargs included
@@ -123,15 +132,17 @@ class ApiClient:
         frame: dict[str, Any] = {**to_jsonable_python(arguments), "action": action.name}
         frame["request_id"] = request_id
         await self.send(frame)
-        reply = await self._reply_to(request_id)
+        partial: list[JSONValue] = []
+        while (reply := await self._reply_to(request_id))["response_status"] == PARTIAL_CONTENT:
+            partial.append(reply["data"])
         status = cast("int", reply["response_status"])
         if not 200 <= status < 300:
             raise ErrorReply(status, cast("ErrorList", reply["errors"]))
         data: R = action.signature.parse(reply["data"])
-        return Response(data, status)
+        return partial, Response(data, status)
 
     async def _reply_to(self, request_id: str) -> JSONObject:
-        """The reply to ``request_id``; other replies are kept, in order, for ``receive``."""
+        """The next reply to ``request_id``; other replies are kept, in order, for ``receive``."""
         for index, reply in enumerate(self._pending):
             if reply.get("request_id") == request_id:
                 return self._pending.pop(index)
