@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import models
 
 
@@ -22,7 +23,7 @@ class Item(models.Model):
     slug: models.SlugField[str, str] = models.SlugField(unique=True)
     uuid: models.UUIDField[uuid.UUID, uuid.UUID] = models.UUIDField(unique=True, default=uuid.uuid4)
     done: models.BooleanField[bool, bool] = models.BooleanField(default=False)
-    owner = models.ForeignKey(
+    owner: models.ForeignKey[User | None, User | None] = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
