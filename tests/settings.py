@@ -19,8 +19,15 @@ POSTGRES = {
     "USER": "postgres",
     "HOST": "127.0.0.1",
     "PORT": "5432",
+    # One test database per run, so that runs in parallel do not drop each other's.
+    "TEST": {"NAME": f"test_typed_dcrf_{os.getpid()}"},
 }
 SQLITE = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
 DATABASES = {"default": POSTGRES if os.environ.get("TEST_DB") == "postgres" else SQLITE}
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Hyperlinked serializer fields reverse these routes into absolute URLs.
+ROOT_URLCONF = "tests.urls"
+# The host of the websocket scope's `host` header, which absolute URLs are built from (Django's
+# test setup adds "testserver" too; set here so the suite does not depend on it).
+ALLOWED_HOSTS = ["testserver"]

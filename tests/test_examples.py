@@ -1,11 +1,14 @@
-"""The README's quick start works exactly as printed."""
+"""The README's examples work exactly as printed."""
 
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import User
 
+from examples.items import ItemBySlugConsumer, ItemConsumer, ItemPagesConsumer
 from examples.quickstart import NoteConsumer, NoteOut
-from typed_dcrf.testing import ApiClient, ErrorReply
+from tests.app.models import Item
+from typed_dcrf.testing import ApiClient, ConnectionRefused, ErrorReply
 
 
 @pytest.mark.django_db(transaction=True)
@@ -31,3 +34,57 @@ async def test_quickstart_consumer() -> None:
             401,
             ["Authentication credentials were not provided."],
         )
+
+
+@pytest.fixture
+def alice(transactional_db: None) -> User:
+    return User.objects.create_user("alice")
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_item_consumer(alice: User) -> None:
+    """The README's model consumer: CRUD, the typed filter, ordering and custom actions."""
+    async with ApiClient(ItemConsumer, user=alice) as client:
+        milk = await client.call(ItemConsumer.create, data={"name": "milk", "slug": "milk"})
+        assert milk.status == 201
+        assert milk.data["owner"] == alice.pk
+        await client.call(ItemConsumer.create, data={"name": "eggs", "slug": "eggs"})
+        pk = milk.data["id"]
+        assert (await client.call(ItemConsumer.mark_done, pk=pk)).status == 204
+        done = await client.call(ItemConsumer.list, done=True)
+        assert [item["name"] for item in done.data] == ["milk"]
+        ordered = await client.call(ItemConsumer.list, ordering="name")
+        assert [item["name"] for item in ordered.data] == ["eggs", "milk"]
+        assert (await client.call(ItemConsumer.owner_of, pk=pk)).data == alice.pk
+        patched = await client.call(ItemConsumer.patch, pk=pk, data={"name": "oat milk"})
+        assert patched.data["name"] == "oat milk"
+        assert (await client.call(ItemConsumer.delete, pk=pk)).status == 204
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_item_consumer_keeps_to_the_users_items(alice: User) -> None:
+    """Another user's item is not found; anonymous connections are refused."""
+    bob = await User.objects.acreate(username="bob")
+    theirs = await Item.objects.acreate(name="tea", slug="tea", owner=bob)
+    async with ApiClient(ItemConsumer, user=alice) as client:
+        with pytest.raises(ErrorReply) as missing:
+            await client.call(ItemConsumer.retrieve, pk=theirs.pk)
+        assert missing.value.status == 404
+    with pytest.raises(ConnectionRefused):
+        async with ApiClient(ItemConsumer):
+            pass
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_slug_lookup_and_pages() -> None:
+    """Lookup by slug; one page of a list, then every page streamed."""
+    await Item.objects.abulk_create(Item(name=f"n{i}", slug=f"s{i}") for i in range(25))
+    async with ApiClient(ItemBySlugConsumer) as client:
+        found = await client.call(ItemBySlugConsumer.retrieve, slug="s3")
+        assert found.data["name"] == "n3"
+    async with ApiClient(ItemPagesConsumer) as client:
+        page = await client.call(ItemPagesConsumer.list, offset=20)
+        assert (page.data.count, page.data.limit, len(page.data.results)) == (25, 20, 5)
+        pages, end = await client.call_streamed(ItemPagesConsumer.stream_list, limit=10)
+        assert len(pages) == 3
+        assert (end.data.count, end.data.cancelled) == (25, False)

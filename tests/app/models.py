@@ -30,6 +30,7 @@ class Item(models.Model):
         on_delete=models.CASCADE,
         related_name="items",
     )
+    owner_id: int | None  # declared for pyright; mypy's django plugin knows it
 
     class Meta:
         ordering = ("id",)

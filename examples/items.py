@@ -1,0 +1,80 @@
+"""The README's model consumers: CRUD, lookups, object permissions, filtering and pagination."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from rest_framework.filters import OrderingFilter
+
+from tests.app.models import Item
+from tests.app.serializers import ItemSerializer
+from typed_dcrf import (
+    ActionContext,
+    AsyncAPIConsumer,
+    BasePermission,
+    IsAuthenticated,
+    LimitOffsetPagination,
+    LookupValue,
+    ModelConsumer,
+    PaginatedListModelMixin,
+    ReadOnlyModelConsumer,
+    Response,
+    StreamedListModelMixin,
+    action,
+)
+
+
+class IsOwnerOrReadOnly(BasePermission):
+    message = "Only the owner may change an item."
+
+    def has_object_permission(
+        self, context: ActionContext, consumer: AsyncAPIConsumer, obj: Item
+    ) -> bool:
+        return context.action == "retrieve" or obj.owner_id == context.user.pk
+
+
+class ItemConsumer(ModelConsumer[Item, ItemSerializer]):
+    """create, list, retrieve, update, patch and delete the user's own items."""
+
+    permission_classes = (IsAuthenticated, IsOwnerOrReadOnly)
+    filter_backends = (OrderingFilter,)
+    ordering_fields = ("name",)
+
+    def get_queryset(self) -> QuerySet[Item]:
+        return Item.objects.filter(owner=self.user.pk)
+
+    def filter_list(self, queryset: QuerySet[Item], *, done: bool | None = None) -> QuerySet[Item]:
+        return queryset if done is None else queryset.filter(done=done)
+
+    def perform_create(self, serializer: ItemSerializer) -> None:
+        serializer.save(owner=self.user)
+
+    @action()
+    def mark_done(self, /, **lookup: LookupValue) -> Response[None]:
+        item = self.get_object()  # by this action's lookup argument: `pk`, validated as an int
+        item.done = True
+        item.save(update_fields=["done"])
+        return Response.no_content()
+
+    @action()
+    async def owner_of(self, pk: int) -> Response[int | None]:
+        item = await self.aget_object(pk=pk)  # an Item, its object permissions checked
+        return Response.ok(item.owner_id)
+
+
+class ItemBySlugConsumer(ReadOnlyModelConsumer[Item, ItemSerializer]):
+    """list, and retrieve by slug: `{"action": "retrieve", "slug": "milk"}`."""
+
+    lookup_field = "slug"
+
+
+class SmallPages(LimitOffsetPagination):
+    default_limit = 20
+    max_limit = 100
+
+
+class ItemPagesConsumer(
+    PaginatedListModelMixin[Item, ItemSerializer], StreamedListModelMixin[Item, ItemSerializer]
+):
+    """list one page at a time, or stream every page."""
+
+    pagination_class = SmallPages
