@@ -15,12 +15,9 @@ from pydantic import AfterValidator
 
 from typed_dcrf.types import JSONValue
 
-# Most specific first: an AutoField is an IntegerField, a SlugField a CharField.
+# Auto fields are IntegerFields, slugs and emails CharFields; a DateTimeField is a DateField.
 _FIELD_TYPES: tuple[tuple[type[models.Field[Any, Any]], type], ...] = (
     (models.BooleanField, bool),
-    (models.AutoField, int),
-    (models.BigAutoField, int),
-    (models.SmallAutoField, int),
     (models.IntegerField, int),
     (models.UUIDField, uuid.UUID),
     (models.DateTimeField, datetime.datetime),

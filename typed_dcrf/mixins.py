@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from django.db.models import QuerySet
 from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
 
 from typed_dcrf.actions import action
@@ -53,7 +54,7 @@ class PaginatedListModelMixin(GenericModelConsumer[M, S]):
         """One page of the filtered queryset."""
         return Response.ok(self.paginate_queryset(self.filter_queryset(self.get_queryset())))
 
-    def paginate_queryset(self, queryset: Any) -> Page[dict[str, Any]]:
+    def paginate_queryset(self, queryset: QuerySet[M]) -> Page[dict[str, Any]]:
         """``queryset``'s page as the running action's arguments ask, serialized."""
         paginator = self.pagination_class()
         window = paginator.paginate(queryset, self.context.arguments)
