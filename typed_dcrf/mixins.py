@@ -7,6 +7,7 @@ included, and calls DRF's hooks (``perform_create``, ``perform_update``, ``perfo
 from __future__ import annotations
 
 import builtins
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import QuerySet
@@ -16,14 +17,14 @@ from typed_dcrf.actions import action
 from typed_dcrf.generics import GenericModelConsumer, LookupValue, M, S
 from typed_dcrf.pagination import Page
 from typed_dcrf.responses import Response
-from typed_dcrf.types import JSONObject
+from typed_dcrf.types import JSONValue
 
 
 class CreateModelMixin(GenericModelConsumer[M, S]):
     """``create {data}`` → 201 with the new object."""
 
     @action()
-    def create(self, data: JSONObject) -> Response[ReturnDict[str, Any]]:
+    def create(self, data: Mapping[str, JSONValue]) -> Response[ReturnDict[str, Any]]:
         """Validate ``data`` with the serializer and save a new object."""
         serializer = self.get_serializer(data=data)
         serializer.is_valid(raise_exception=True)
@@ -73,7 +74,7 @@ class RetrieveModelMixin(GenericModelConsumer[M, S]):
 
 class _SaveMixin(GenericModelConsumer[M, S]):
     def save_object(
-        self, data: JSONObject, lookup: dict[str, LookupValue], *, partial: bool
+        self, data: Mapping[str, JSONValue], lookup: dict[str, LookupValue], *, partial: bool
     ) -> Response[ReturnDict[str, Any]]:
         """Validate ``data`` against the object named by ``lookup`` and save it."""
         instance = self.get_object(**lookup)
@@ -94,7 +95,9 @@ class UpdateModelMixin(_SaveMixin[M, S]):
     """``update {pk, data}`` → 200 with the object; ``data`` holds every required field."""
 
     @action()
-    def update(self, /, data: JSONObject, **lookup: LookupValue) -> Response[ReturnDict[str, Any]]:
+    def update(
+        self, /, data: Mapping[str, JSONValue], **lookup: LookupValue
+    ) -> Response[ReturnDict[str, Any]]:
         """Replace the object's fields with ``data``."""
         return self.save_object(data, lookup, partial=False)
 
@@ -103,7 +106,9 @@ class PatchModelMixin(_SaveMixin[M, S]):
     """``patch {pk, data}`` → 200 with the object; ``data`` holds the fields to change."""
 
     @action()
-    def patch(self, /, data: JSONObject, **lookup: LookupValue) -> Response[ReturnDict[str, Any]]:
+    def patch(
+        self, /, data: Mapping[str, JSONValue], **lookup: LookupValue
+    ) -> Response[ReturnDict[str, Any]]:
         """Change the fields in ``data``."""
         return self.save_object(data, lookup, partial=True)
 

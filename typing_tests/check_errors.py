@@ -6,7 +6,20 @@
 
 from __future__ import annotations
 
-from typed_dcrf import AsyncAPIConsumer, IsAuthenticated, Response, action, db
+from django.db.models import QuerySet
+
+from tests.app.models import Item, Note
+from tests.app.serializers import ItemSerializer, NoteSerializer
+from typed_dcrf import (
+    AsyncAPIConsumer,
+    IsAuthenticated,
+    ModelConsumer,
+    PaginatedModelConsumer,
+    Response,
+    StreamedListModelMixin,
+    action,
+    db,
+)
 from typed_dcrf.permissions import PermissionSpec
 from typed_dcrf.testing import ApiClient
 
@@ -96,3 +109,73 @@ class MisplacedOptions(AsyncAPIConsumer):
     @action(atomic=True)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     async def atomic_async(self) -> Response[int]:
         return Response.ok(1)
+
+
+# Generic model consumers: the model and serializer declared by `[M, S]` type every hook.
+class ItemConsumer(ModelConsumer[Item, ItemSerializer]):
+    pass
+
+
+class MismatchedAttributes(ModelConsumer[Item, ItemSerializer]):
+    serializer_class = NoteSerializer  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
+    queryset = Note.objects.all()  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
+    model = Note  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
+
+
+class WrongHooks(ModelConsumer[Item, ItemSerializer]):
+    def get_queryset(self) -> QuerySet[Note]:  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]
+        return Note.objects.all()
+
+    def get_object(self, **lookup: object) -> Note:  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]
+        return Note(text="")
+
+    async def aget_object(self, **lookup: object) -> Note:  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]
+        return Note(text="")
+
+    def get_serializer_class(self) -> type[NoteSerializer]:  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]
+        return NoteSerializer
+
+    def perform_create(self, serializer: NoteSerializer) -> None:  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]
+        serializer.save()
+
+    def perform_update(self, serializer: NoteSerializer) -> None:  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]
+        serializer.save()
+
+    def perform_destroy(self, instance: Note) -> None:  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]
+        instance.delete()
+
+    # A required filter: the base hook is called without it, so the override is incompatible.
+    def filter_list(self, queryset: QuerySet[Item], *, done: bool) -> QuerySet[Item]:  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]
+        return queryset.filter(done=done)
+
+
+class NotASerializer(ModelConsumer[Item, int]):  # type: ignore[type-var]  # pyright: ignore[reportInvalidTypeArguments]
+    pass
+
+
+class NotAModel(PaginatedModelConsumer[int, ItemSerializer]):  # type: ignore[type-var]  # pyright: ignore[reportInvalidTypeArguments]
+    pass
+
+
+class HookCalls(ModelConsumer[Item, ItemSerializer]):
+    async def misuse(self) -> None:
+        self.aget_object(pk=1)  # type: ignore[unused-coroutine]  # pyright: ignore[reportUnusedCoroutine]
+        self.get_object(pk=[1])  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+        self.get_object(pk=1.5)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+        note: Note = await self.aget_object(pk=1)  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
+        serializer: NoteSerializer = self.get_serializer()  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
+        print(note, serializer)
+
+
+async def generic_calls() -> None:
+    async with ApiClient(ItemConsumer) as client:
+        await client.call(ItemConsumer.retrieve, pk=[1])  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+        await client.call(ItemConsumer.delete, pk=None)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+        await client.call(ItemConsumer.retrieve, 1)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+        await client.call(ItemConsumer.create, data="x")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+        await client.call(ItemConsumer.create)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+        await client.call(ItemConsumer.update, pk=1)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+        await client.call(ItemConsumer.patch, pk=1, data=[1])  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+        await client.call(ItemConsumer.list, 1)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+        await client.call_streamed(StreamedListModelMixin.stream_list, 1)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+        client.call(ItemConsumer.delete, pk=1)  # type: ignore[unused-coroutine]  # pyright: ignore[reportUnusedCoroutine]
