@@ -69,9 +69,9 @@ def drf_request(
     for name, value in scope.get("headers", ()):
         if name == b"host":
             http.META["HTTP_HOST"] = value.decode("latin-1")
-    server = scope.get("server")
-    if server:
-        http.META["SERVER_NAME"], http.META["SERVER_PORT"] = str(server[0]), str(server[1])
+    # As Django's ASGIRequest: "unknown" and "0" when the server is not known.
+    server = scope.get("server") or ("unknown", "0")
+    http.META["SERVER_NAME"], http.META["SERVER_PORT"] = str(server[0]), str(server[1])
     if query:
         http.GET = QueryDict(urlencode(query, doseq=True))
     authenticators = [ScopeAuthentication(scope_user(scope))]

@@ -1,7 +1,8 @@
 """The one place where an exception becomes a reply status and an ``errors`` list.
 
-Client errors (typed_dcrf's, DRF's, Django's 404 and PermissionDenied) keep their status and
-message; anything else is a 500 with a generic message, logged here with its traceback.
+Client errors (typed_dcrf's, DRF's, Django's 404, PermissionDenied and SuspiciousOperation)
+keep their status and message; anything else is a 500 with a generic message, logged here with
+its traceback.
 """
 
 from __future__ import annotations
@@ -10,7 +11,11 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import cast
 
-from django.core.exceptions import ObjectDoesNotExist, SynchronousOnlyOperation
+from django.core.exceptions import (
+    ObjectDoesNotExist,
+    SuspiciousOperation,
+    SynchronousOnlyOperation,
+)
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from rest_framework.exceptions import APIException
@@ -49,6 +54,9 @@ def _client_error(exc: BaseException) -> APIError | APIException | None:
         return NotFound()
     if isinstance(exc, DjangoPermissionDenied):
         return PermissionDenied()
+    if isinstance(exc, SuspiciousOperation):  # a disallowed Host header, say: a 400, as Django
+        logging.getLogger(f"django.security.{type(exc).__name__}").error(str(exc))
+        return APIError()
     return None
 
 

@@ -38,9 +38,9 @@ def model_field(model: type[models.Model], name: str) -> object:
     return meta.get_field(name)  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
 
 
-def serialized_model(serializer_class: type) -> type[models.Model] | None:
-    """The ``Meta.model`` of a model serializer class, else ``None``."""
-    model = getattr(getattr(serializer_class, "Meta", None), "model", None)
+def model_of(source: object) -> type[models.Model] | None:
+    """The model of a queryset, a manager or a model serializer class, else ``None``."""
+    model = getattr(source, "model", None) or getattr(getattr(source, "Meta", None), "model", None)
     return model if isinstance(model, type) and issubclass(model, models.Model) else None
 
 

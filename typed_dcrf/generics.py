@@ -8,13 +8,14 @@ actions run (``aget_object`` reaches ``get_object`` from async code).
 
 from __future__ import annotations
 
+import inspect
 import typing
 from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, NotRequired, TypeAlias, TypeVar, cast
 from uuid import UUID
 
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
-from django.db.models import Model, QuerySet
+from django.db.models import Manager, Model, QuerySet
 from rest_framework.filters import BaseFilterBackend
 from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
@@ -22,11 +23,11 @@ from rest_framework.serializers import BaseSerializer
 
 from typed_dcrf import db
 from typed_dcrf._drf import drf_request
-from typed_dcrf._lookups import field_type, model_field, serialized_model
+from typed_dcrf._lookups import field_type, model_field, model_of
 from typed_dcrf._signature import RESERVED_NAMES, parameter_fields
 from typed_dcrf.actions import Action
 from typed_dcrf.consumers import AsyncAPIConsumer
-from typed_dcrf.context import ActionContext
+from typed_dcrf.context import ActionContext, current_context
 from typed_dcrf.pagination import LimitOffsetPagination, Page, Pagination
 from typed_dcrf.permissions import check_object
 
@@ -38,6 +39,9 @@ LookupValue: TypeAlias = int | str | UUID
 
 QueryArguments: TypeAlias = "dict[str, str | list[str]]"
 
+QUERY_PARAMETER: object = NotRequired[str | list[str]]
+"""The type of a filter backend's query parameter, as a list argument."""
+
 KEYWORD_KINDS = ("lookup", "filters", "query")
 """What a generic action's ``**kwargs`` parameter may stand for, by its name: the lookup
 argument, the list's filter arguments, or those and the pagination arguments."""
@@ -48,7 +52,7 @@ class GenericModelConsumer(AsyncAPIConsumer, Generic[M, S]):
 
     model: type[M]
     """The model: the first type parameter (or ``queryset.model``)."""
-    queryset: QuerySet[M] | None = None
+    queryset: QuerySet[M] | Manager[M] | None = None
     """The rows served; the model's default manager when not set."""
     serializer_class: type[S]
     """The serializer: the second type parameter, unless set explicitly."""
@@ -79,24 +83,29 @@ class GenericModelConsumer(AsyncAPIConsumer, Generic[M, S]):
             return super()._prepare_action(found)
         if not hasattr(cls, "model"):
             return None  # a generic class: its concrete subclasses serve the action
-        keywords = cls._lookup_arguments() if kind == "lookup" else cls._filter_arguments()
+        if kind == "lookup":
+            keywords = cls._lookup_arguments()
+        else:
+            keywords = cls._filter_arguments(paginated=kind == "query")
         data_type = None
-        if kind == "query":
-            keywords |= cls.pagination_class.arguments()
-            if typing.get_origin(found.declared_data_type) is Page:
-                data_type = cls.pagination_class.data_type()
+        if kind == "query" and typing.get_origin(found.declared_data_type) is Page:
+            data_type = cls.pagination_class.data_type()
         return found.specialize(cls, keywords=keywords, data_type=data_type)
 
     @property
     def request(self) -> Request:
-        """A DRF request for the running action: its user, and its filter backends' query."""
-        context = self.context
-        if self._request is None or self._request[0] is not context:
+        """A DRF request for the running action: its user, and its filter backends' query
+        (outside actions, as in a channel layer handler: the connection's user, no query)."""
+        context = current_context.get(None)
+        if context is None:
+            return drf_request(self.scope, None)
+        cached = self._request  # read once: detached actions use it from two threads
+        if cached is None or cached[0] is not context:
             # The backends' query parameters were validated as `str | list[str]`.
             query = {k: v for k, v in context.arguments.items() if k in self._query_names}
             request = drf_request(self.scope, context.action, cast("QueryArguments", query))
-            self._request = (context, request)
-        return self._request[1]
+            cached = self._request = (context, request)
+        return cached[1]
 
     def get_queryset(self) -> QuerySet[M]:
         """The rows this consumer serves; override for per-user querysets."""
@@ -178,8 +187,13 @@ class GenericModelConsumer(AsyncAPIConsumer, Generic[M, S]):
                 cls.model = cast("Any", model)
             if "serializer_class" not in cls.__dict__:
                 cls.serializer_class = cast("Any", serializer)
-        elif not hasattr(cls, "model") and isinstance(cls.__dict__.get("queryset"), QuerySet):
-            cls.model = cls.__dict__["queryset"].model
+        elif not hasattr(cls, "model"):
+            # DCRF style: a queryset (or manager), else the serializer's model.
+            inferred = model_of(cls.__dict__.get("queryset")) or model_of(
+                cls.__dict__.get("serializer_class")
+            )
+            if inferred is not None:
+                cls.model = cast("Any", inferred)
         if not hasattr(cls, "model"):
             return
         where = cls.__qualname__
@@ -190,7 +204,7 @@ class GenericModelConsumer(AsyncAPIConsumer, Generic[M, S]):
         if not hasattr(cls, "serializer_class"):
             msg = f"{where}: no serializer; declare it, e.g. `ModelConsumer[Item, ItemSerializer]`."
             raise ImproperlyConfigured(msg)
-        serialized = serialized_model(cls.serializer_class)
+        serialized = model_of(cls.serializer_class)
         if serialized is not None and not issubclass(cls.model, serialized):
             msg = (
                 f"{where}: {cls.serializer_class.__name__} serializes {serialized.__name__}, "
@@ -198,7 +212,7 @@ class GenericModelConsumer(AsyncAPIConsumer, Generic[M, S]):
                 f"{cls.model.__name__}."
             )
             raise ImproperlyConfigured(msg)
-        cls._filter_names = frozenset(parameter_fields(cls.filter_list, where, skip=2))
+        cls._filter_names = frozenset(cls._filter_hook_arguments())
         cls._query_names = frozenset(cls._query_parameters())
 
     @classmethod
@@ -218,11 +232,31 @@ class GenericModelConsumer(AsyncAPIConsumer, Generic[M, S]):
         return {kwarg: field_type(field)}
 
     @classmethod
-    def _filter_arguments(cls) -> dict[str, object]:
-        """``filter_list``'s keyword arguments and the filter backends' query parameters."""
-        fields = parameter_fields(cls.filter_list, cls.__qualname__, skip=2)
-        for name in cls._query_names:
-            fields.setdefault(name, NotRequired[str | list[str]])
+    def _filter_hook_arguments(cls) -> dict[str, object]:
+        """``filter_list``'s keyword arguments, each of which must have a default."""
+        where = f"{cls.__qualname__}.filter_list"
+        for param in list(inspect.signature(cls.filter_list).parameters.values())[2:]:
+            if param.default is param.empty and param.kind is not param.VAR_KEYWORD:
+                msg = f"{where}: give {param.name!r} a default; get_object() runs it without."
+                raise ImproperlyConfigured(msg)
+        return parameter_fields(cls.filter_list, where, skip=2)
+
+    @classmethod
+    def _filter_arguments(cls, *, paginated: bool) -> dict[str, object]:
+        """The list actions' arguments: ``filter_list``'s, the filter backends' query
+        parameters and, when ``paginated``, the paginator's; no name may be in two of them."""
+        groups: list[tuple[str, dict[str, object]]] = [
+            ("filter_list", cls._filter_hook_arguments()),
+            ("filter_backends", dict.fromkeys(cls._query_names, QUERY_PARAMETER)),
+        ]
+        if paginated:
+            groups.append(("pagination_class", cls.pagination_class.arguments()))
+        fields: dict[str, object] = {}
+        for source, arguments in groups:
+            for name in arguments.keys() & fields.keys():
+                msg = f"{cls.__qualname__}: {source} takes argument {name!r} a second time."
+                raise ImproperlyConfigured(msg)
+            fields |= arguments
         return fields
 
     @classmethod

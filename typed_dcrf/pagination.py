@@ -44,7 +44,10 @@ def _lenient(value: object) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
+        try:
+            value = int(value)
+        except ValueError:  # digits int() does not take ("²"), or too many of them
+            return None
     return value if isinstance(value, int) and value >= 0 else None
 
 

@@ -51,9 +51,10 @@ class StreamedListModelMixin(GenericModelConsumer[M, S]):
             raise ParseError("A stream with this request_id is running.")
         stop = self._streams[key] = asyncio.Event()
         sent = 0
+        finished = False
         try:
             previous: Window[M] | None = None
-            while not stop.is_set():
+            while not (finished or stop.is_set()):
                 window, page_json = await db.run(self._next_page, previous)
                 previous = window
                 await self.send(
@@ -62,11 +63,10 @@ class StreamedListModelMixin(GenericModelConsumer[M, S]):
                     )
                 )
                 sent += len(window.rows)
-                if window.offset + window.limit >= window.count or not window.rows:
-                    break
+                finished = window.offset + window.limit >= window.count or not window.rows
         finally:
             del self._streams[key]
-        return Response.ok(StreamEnd(count=sent, cancelled=stop.is_set()))
+        return Response.ok(StreamEnd(count=sent, cancelled=not finished))
 
     @action()
     async def cancel(self, target: JSONValue) -> Response[None]:
