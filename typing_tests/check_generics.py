@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, assert_type
 
-from django.db.models import QuerySet
+from django.db.models import Manager, QuerySet
 from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
 
 from tests.app.models import Item, Note
@@ -41,7 +41,7 @@ class ItemConsumer(ModelConsumer[Item, ItemSerializer]):
         assert_type(self.model, type[Item])
         assert_type(self.serializer_class, type[ItemSerializer])
         assert_type(type(self).model, type[Item])
-        assert_type(self.queryset, QuerySet[Item] | None)
+        assert_type(self.queryset, QuerySet[Item] | Manager[Item] | None)
         assert_type(await self.aget_object(pk=pk), Item)
         assert_type(await self.aget_object(), Item)
         return Response.ok(name)
