@@ -4,6 +4,7 @@ attributes, definition-time checks, lookups typed by the model field, serializer
 from __future__ import annotations
 
 import json
+import types
 import uuid
 from collections.abc import Sequence
 from typing import Any, cast
@@ -13,7 +14,9 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 from rest_framework import serializers
+from rest_framework.filters import BaseFilterBackend
 from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from tests.app.models import Item, Note
 from tests.app.serializers import ItemSerializer, NoteSerializer
@@ -840,3 +843,38 @@ async def test_hyperlink_for_a_disallowed_host_is_a_client_error(
         assert reply["data"] is None
         assert (await client.call(LinkedItems.delete, pk=items[2].pk)).status == 204
     assert not [r for r in caplog.records if r.name == "typed_dcrf"]
+
+
+class LookupLess(ItemConsumer):
+    """An action with no lookup argument that calls get_object() without one."""
+
+    @action()
+    def first(self) -> Response[int]:
+        """Fails: there is no lookup to use."""
+        return Response.ok(self.get_object().pk)
+
+
+async def test_get_object_without_a_lookup_is_a_500(
+    items: list[Item], caplog: pytest.LogCaptureFixture
+) -> None:
+    """get_object() in an action without a lookup argument is a logged developer error."""
+    async with ApiClient(LookupLess) as client:
+        assert await ask(client, "first") == error(500, ["A server error occurred."], "first")
+    assert "get_object() needs the lookup: get_object(pk=...)" in caplog.text
+
+
+class BrokenBackend(BaseFilterBackend):
+    """A filter backend whose query parameters cannot be read from the consumer class."""
+
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
+        raise AttributeError("request")
+
+
+def test_filter_backend_without_readable_parameters_is_refused() -> None:
+    """A backend whose query parameters cannot be read fails when the class is created."""
+    with pytest.raises(ImproperlyConfigured, match="cannot read the query parameters of filter"):
+        types.new_class(
+            "Broken",
+            (ModelConsumer[Item, ItemSerializer],),
+            exec_body=lambda namespace: namespace.update(filter_backends=(BrokenBackend,)),
+        )

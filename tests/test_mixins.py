@@ -14,7 +14,7 @@ from asgiref.sync import SyncToAsync
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework import viewsets
+from rest_framework import serializers, viewsets
 from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIRequestFactory
 
@@ -705,3 +705,33 @@ async def test_object_permission_refusal_changes_nothing(alice: User, items: lis
         "patch", 403, errors=["You do not have permission to perform this action."]
     )
     assert (await reload(items[1]) or items[1]).name == "Eggs"
+
+
+class OwnerSerializer(serializers.ModelSerializer[User]):
+    items = serializers.ManyRelatedField(
+        # DRF's stubs type the constructor with many=True's result too: a ManyRelatedField.
+        child_relation=serializers.SlugRelatedField[Item](read_only=True, slug_field="slug"),  # pyright: ignore[reportArgumentType]
+        read_only=True,
+    )
+
+    class Meta:  # pyright: ignore[reportIncompatibleVariableOverride]  # DRF's stubs declare a Meta class
+        model = User
+        fields = ("id", "username", "items")
+
+
+class Owners(UpdateModelMixin[User, OwnerSerializer]):
+    """Updates users read with their items prefetched, and gives each update a new item."""
+
+    queryset = User.objects.prefetch_related("items")
+
+    def perform_update(self, serializer: OwnerSerializer) -> None:
+        Item.objects.create(name="new", slug="new", owner=serializer.save())
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_update_clears_prefetched_relations() -> None:
+    """As in DRF, the reply is not built from relations prefetched before the update."""
+    owner = await User.objects.acreate(username="olive")
+    async with ApiClient(Owners) as client:
+        reply = await client.call(Owners.update, pk=owner.pk, data={"username": "olivia"})
+    assert reply.data == {"id": owner.pk, "username": "olivia", "items": ["new"]}
