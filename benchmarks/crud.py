@@ -17,10 +17,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import django
 from channels.db import database_sync_to_async
-from django.conf import settings
-from echo import Case, reply, versions
+from echo import Case, configure_django, reply, versions
 
 if TYPE_CHECKING:
     from channels.testing.websocket import WebsocketCommunicator
@@ -35,25 +33,6 @@ DCRF = "DCRF 1.3.0"
 BARE = "bare channels consumer"
 BARE_NO_HOP = "bare, no per-message DB hop"
 CONTENDERS = (BARE, BARE_NO_HOP, DCRF, TYPED)
-
-
-def configure_django() -> None:
-    """Minimal settings: in-memory SQLite, no channel layer, the benchmark's app."""
-    settings.configure(
-        SECRET_KEY="benchmark",
-        USE_TZ=True,
-        INSTALLED_APPS=[
-            "django.contrib.auth",
-            "django.contrib.contenttypes",
-            "channels",
-            "rest_framework",
-            "bench_app",
-        ],
-        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
-        CHANNEL_LAYERS={},
-        DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
-    )
-    django.setup()
 
 
 @database_sync_to_async
@@ -268,7 +247,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.requests < 2 or args.rounds < 1:
         parser.error("--requests must be at least 2 and --rounds at least 1")
-    configure_django()
+    configure_django("bench_app")
     started = time.perf_counter()
     samples, queries = asyncio.run(run(args.requests, args.rounds))
     elapsed = time.perf_counter() - started

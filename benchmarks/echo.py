@@ -59,8 +59,8 @@ class Case:
     data: Any
 
 
-def configure_django() -> None:
-    """Minimal settings: in-memory SQLite, no channel layer, the apps DCRF imports."""
+def configure_django(*apps: str) -> None:
+    """Minimal settings: in-memory SQLite, no channel layer, the apps DCRF imports and ``apps``."""
     settings.configure(
         SECRET_KEY="benchmark",
         USE_TZ=True,
@@ -69,6 +69,7 @@ def configure_django() -> None:
             "django.contrib.contenttypes",
             "channels",
             "rest_framework",
+            *apps,
         ],
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
         CHANNEL_LAYERS={},

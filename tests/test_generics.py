@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import types
 import uuid
-from collections.abc import Sequence
 from typing import Any, cast
 
 import pytest
@@ -20,6 +19,7 @@ from rest_framework.views import APIView
 
 from tests.app.models import Item, Note
 from tests.app.serializers import ItemSerializer, NoteSerializer
+from tests.frames import ask, error_reply, item_row
 from typed_dcrf import (
     AsyncAPIConsumer,
     CreateModelMixin,
@@ -79,35 +79,6 @@ def items(alice: User, bob: User) -> list[Item]:
     ]
 
 
-def row(item: Item) -> dict[str, JSONValue]:
-    """``item`` as ``ItemSerializer`` renders it on the wire."""
-    return {
-        "id": item.pk,
-        "name": item.name,
-        "slug": item.slug,
-        "uuid": str(item.uuid),
-        "done": item.done,
-        "owner": item.owner_id,
-    }
-
-
-async def ask(client: ApiClient, action_name: str, **arguments: JSONValue) -> JSONObject:
-    """Send one raw frame (request_id "r") and return its reply."""
-    await client.send({"action": action_name, "request_id": "r", **arguments})
-    return await client.receive()
-
-
-def error(status: int, errors: Sequence[JSONValue], action_name: str) -> dict[str, JSONValue]:
-    """The exact error reply to a frame sent by ``ask``."""
-    return {
-        "errors": list(errors),
-        "data": None,
-        "action": action_name,
-        "response_status": status,
-        "request_id": "r",
-    }
-
-
 def served(consumer: type[AsyncAPIConsumer]) -> tuple[object, object]:
     """A consumer class's ``model`` and ``serializer_class`` (``None`` when unset).
 
@@ -119,6 +90,11 @@ def served(consumer: type[AsyncAPIConsumer]) -> tuple[object, object]:
 async def reload(item: Item) -> Item | None:
     """``item`` as the database now holds it (``None``: deleted)."""
     return await Item.objects.filter(pk=item.pk).afirst()
+
+
+def not_found(action_name: str) -> dict[str, JSONValue]:
+    """The exact 404 reply to a frame sent by ``ask``."""
+    return error_reply(404, NOT_FOUND, action_name)
 
 
 # --- consumers ----------------------------------------------------------------------------
@@ -211,11 +187,8 @@ class ItemsBySlug(ModelConsumer[Item, ItemSerializer]):
     lookup_field = "slug"
 
 
-class ItemsByKey(ModelConsumer[Item, ItemSerializer]):
-    """Looked up by uuid, sent as ``key``; with a custom action using the lookup argument."""
-
-    lookup_field = "uuid"
-    lookup_url_kwarg = "key"
+class Touching(ModelConsumer[Item, ItemSerializer]):
+    """A custom action taking the consumer's lookup argument, whichever it is."""
 
     @action()
     def touch(self, /, **lookup: LookupValue) -> Response[int]:
@@ -224,6 +197,13 @@ class ItemsByKey(ModelConsumer[Item, ItemSerializer]):
         item.done = True
         item.save(update_fields=["done"])
         return Response.ok(item.pk)
+
+
+class ItemsByKey(Touching):
+    """Looked up by uuid, sent as ``key``."""
+
+    lookup_field = "uuid"
+    lookup_url_kwarg = "key"
 
 
 class ItemsByOwner(ReadOnlyModelConsumer[Item, ItemSerializer]):
@@ -238,8 +218,8 @@ class ItemsByDone(ReadOnlyModelConsumer[Item, ItemSerializer]):
     lookup_field = "done"
 
 
-class CustomActions(OwnItems):
-    """Custom actions reaching objects through get_object / aget_object."""
+class CustomActions(OwnItems, Touching):
+    """Custom actions reaching objects through get_object / aget_object (``touch``: ``pk``)."""
 
     @action()
     async def rename(self, pk: int, name: str) -> Response[str]:
@@ -253,14 +233,6 @@ class CustomActions(OwnItems):
     async def name_of(self, pk: int) -> Response[str]:
         """The name of the item ``pk``, found by aget_object() from the action's arguments."""
         return Response.ok((await self.aget_object()).name)
-
-    @action()
-    def touch(self, /, **lookup: LookupValue) -> Response[int]:
-        """Mark the item named by this action's lookup argument (``pk``) as done."""
-        item = self.get_object()
-        item.done = True
-        item.save(update_fields=["done"])
-        return Response.ok(item.pk)
 
 
 # --- model, queryset and serializer -------------------------------------------------------
@@ -278,9 +250,9 @@ async def test_type_parameters_alone_serve_the_default_manager(items: list[Item]
     """Without attributes, every row of Item's default manager is served through ItemSerializer."""
     async with ApiClient(ItemConsumer) as client:
         listed = await client.call(ItemConsumer.list)
-        assert listed.data == [row(item) for item in items]
+        assert listed.data == [item_row(item) for item in items]
         retrieved = await client.call(ItemConsumer.retrieve, pk=items[1].pk)
-    assert retrieved.data == row(items[1])
+    assert retrieved.data == item_row(items[1])
 
 
 @pytest.mark.django_db(transaction=True)
@@ -289,8 +261,8 @@ async def test_explicit_queryset_takes_precedence(items: list[Item]) -> None:
     assert served(DoneItems) == (Item, ItemSerializer)
     async with ApiClient(DoneItems) as client:
         listed = await client.call(DoneItems.list)
-        assert listed.data == [row(items[1])]
-        assert (await client.call(DoneItems.retrieve, pk=items[1].pk)).data == row(items[1])
+        assert listed.data == [item_row(items[1])]
+        assert (await client.call(DoneItems.retrieve, pk=items[1].pk)).data == item_row(items[1])
         with pytest.raises(ErrorReply) as caught:
             await client.call(DoneItems.retrieve, pk=items[0].pk)
     assert (caught.value.status, caught.value.errors) == (404, NOT_FOUND)
@@ -326,9 +298,11 @@ async def test_overridden_get_queryset_is_used_by_every_action(
     for alice and stays untouched; her own item works (in subclasses too)."""
     mine, theirs = items[0], items[1]
     async with ApiClient(consumer, user=alice) as client:
-        assert (await client.call(consumer.list)).data == [row(mine)]
+        assert (await client.call(consumer.list)).data == [item_row(mine)]
         for name, arguments in LOOKUP_ACTIONS:
-            assert await ask(client, name, pk=theirs.pk, **arguments) == error(404, NOT_FOUND, name)
+            assert await ask(client, name, pk=theirs.pk, **arguments) == error_reply(
+                404, NOT_FOUND, name
+            )
         unchanged = await reload(theirs)
         assert unchanged is not None
         assert unchanged.name == "Eggs"
@@ -352,7 +326,7 @@ async def test_overridden_get_serializer_class_is_used(items: list[Item]) -> Non
         listed = await client.call(NamesInLists.list)
         retrieved = await client.call(NamesInLists.retrieve, pk=items[0].pk)
     assert listed.data == [{"id": item.pk, "name": item.name} for item in items]
-    assert retrieved.data == row(items[0])
+    assert retrieved.data == item_row(items[0])
 
 
 def test_subclasses_inherit_model_serializer_and_actions() -> None:
@@ -370,7 +344,7 @@ async def test_subclass_with_another_lookup_leaves_its_parent_unchanged(
     async with ApiClient(NamedItemsBySlug) as client:
         retrieved = await client.call(NamedItemsBySlug.retrieve, slug="tea")
         assert retrieved.data == {"id": items[2].pk, "name": "Tea"}
-        assert await ask(client, "retrieve", pk=items[2].pk) == error(
+        assert await ask(client, "retrieve", pk=items[2].pk) == error_reply(
             400, [{"slug": ["This field is required."], "pk": ["Unexpected field."]}], "retrieve"
         )
     async with ApiClient(NamedItems) as client:
@@ -427,12 +401,14 @@ async def test_dcrf_style_class_overriding_get_queryset_serves_it(items: list[It
     async with ApiClient(DCRFOpenItems) as client:
         assert await ask(client, "list") == {
             "errors": [],
-            "data": [row(items[0]), row(items[2])],
+            "data": [item_row(items[0]), item_row(items[2])],
             "action": "list",
             "response_status": 200,
-            "request_id": "r",
+            "request_id": "list",
         }
-        assert await ask(client, "retrieve", pk=items[1].pk) == error(404, NOT_FOUND, "retrieve")
+        assert await ask(client, "retrieve", pk=items[1].pk) == error_reply(
+            404, NOT_FOUND, "retrieve"
+        )
 
 
 # --- definition-time errors ---------------------------------------------------------------
@@ -524,13 +500,13 @@ async def test_default_lookup_is_an_integer_pk(items: list[Item]) -> None:
         reply = await ask(client, "retrieve", pk=items[1].pk)
         assert reply == {
             "errors": [],
-            "data": row(items[1]),
+            "data": item_row(items[1]),
             "action": "retrieve",
             "response_status": 200,
-            "request_id": "r",
+            "request_id": "retrieve",
         }
         by_string = await ask(client, "retrieve", pk=str(items[2].pk))
-    assert by_string["data"] == row(items[2])
+    assert by_string["data"] == item_row(items[2])
 
 
 @pytest.mark.django_db(transaction=True)
@@ -541,11 +517,11 @@ async def test_pk_of_the_wrong_type_is_a_400(items: list[Item], bad: JSONValue) 
     """A pk that is not an integer: 400 with DRF's "A valid integer is required." wording."""
     async with ApiClient(ItemConsumer) as client:
         for name in ("retrieve", "delete"):
-            assert await ask(client, name, pk=bad) == error(
+            assert await ask(client, name, pk=bad) == error_reply(
                 400, [{"pk": ["A valid integer is required."]}], name
             )
         reply = await ask(client, "patch", pk=bad, data={"name": "x"})
-    assert reply == error(400, [{"pk": ["A valid integer is required."]}], "patch")
+    assert reply == error_reply(400, [{"pk": ["A valid integer is required."]}], "patch")
     assert await Item.objects.acount() == 3
 
 
@@ -553,14 +529,14 @@ async def test_pk_of_the_wrong_type_is_a_400(items: list[Item], bad: JSONValue) 
 async def test_missing_lookup_is_a_400(items: list[Item]) -> None:
     """A lookup action without its lookup argument: 400 "This field is required."."""
     async with ApiClient(ItemConsumer) as client:
-        assert await ask(client, "retrieve") == error(
+        assert await ask(client, "retrieve") == error_reply(
             400, [{"pk": ["This field is required."]}], "retrieve"
         )
-        assert await ask(client, "update", data={"name": "x", "slug": "x"}) == error(
+        assert await ask(client, "update", data={"name": "x", "slug": "x"}) == error_reply(
             400, [{"pk": ["This field is required."]}], "update"
         )
     async with ApiClient(ItemsByKey) as client:
-        assert await ask(client, "delete") == error(
+        assert await ask(client, "delete") == error_reply(
             400, [{"key": ["This field is required."]}], "delete"
         )
 
@@ -571,18 +547,22 @@ async def test_missing_row_is_a_404(items: list[Item]) -> None:
     missing = max(item.pk for item in items) + 100
     async with ApiClient(ItemConsumer) as client:
         for name, arguments in LOOKUP_ACTIONS:
-            assert await ask(client, name, pk=missing, **arguments) == error(404, NOT_FOUND, name)
+            assert await ask(client, name, pk=missing, **arguments) == error_reply(
+                404, NOT_FOUND, name
+            )
 
 
 @pytest.mark.django_db(transaction=True)
 async def test_lookup_by_slug(items: list[Item]) -> None:
     """lookup_field="slug": the frame key is "slug"; a pk is refused; unknown slug → 404."""
     async with ApiClient(ItemsBySlug) as client:
-        assert (await client.call(ItemsBySlug.retrieve, slug="eggs")).data == row(items[1])
+        assert (await client.call(ItemsBySlug.retrieve, slug="eggs")).data == item_row(items[1])
         patched = await client.call(ItemsBySlug.patch, slug="tea", data={"done": True})
-        assert patched.data == {**row(items[2]), "done": True}
-        assert await ask(client, "retrieve", slug="coffee") == error(404, NOT_FOUND, "retrieve")
-        assert await ask(client, "retrieve", slug=5) == error(
+        assert patched.data == {**item_row(items[2]), "done": True}
+        assert await ask(client, "retrieve", slug="coffee") == error_reply(
+            404, NOT_FOUND, "retrieve"
+        )
+        assert await ask(client, "retrieve", slug=5) == error_reply(
             400, [{"slug": ["Not a valid string."]}], "retrieve"
         )
         assert (await client.call(ItemsBySlug.delete, slug="milk")).status == 204
@@ -594,21 +574,21 @@ async def test_lookup_by_uuid_under_another_argument_name(items: list[Item]) -> 
     """lookup_field="uuid", lookup_url_kwarg="key": the frame key is "key", parsed as a UUID."""
     async with ApiClient(ItemsByKey) as client:
         retrieved = await client.call(ItemsByKey.retrieve, key=items[1].uuid)
-        assert retrieved.data == row(items[1])
+        assert retrieved.data == item_row(items[1])
         assert await ask(client, "retrieve", key=str(items[2].uuid).upper()) == {
             "errors": [],
-            "data": row(items[2]),
+            "data": item_row(items[2]),
             "action": "retrieve",
             "response_status": 200,
-            "request_id": "r",
+            "request_id": "retrieve",
         }
-        assert await ask(client, "retrieve", key="not-a-uuid") == error(
+        assert await ask(client, "retrieve", key="not-a-uuid") == error_reply(
             400, [{"key": ["Must be a valid UUID."]}], "retrieve"
         )
-        assert await ask(client, "retrieve", uuid=str(items[0].uuid)) == error(
+        assert await ask(client, "retrieve", uuid=str(items[0].uuid)) == error_reply(
             400, [{"key": ["This field is required."], "uuid": ["Unexpected field."]}], "retrieve"
         )
-        assert await ask(client, "retrieve", key=str(uuid.uuid4())) == error(
+        assert await ask(client, "retrieve", key=str(uuid.uuid4())) == error_reply(
             404, NOT_FOUND, "retrieve"
         )
 
@@ -617,8 +597,8 @@ async def test_lookup_by_uuid_under_another_argument_name(items: list[Item]) -> 
 async def test_lookup_by_foreign_key_takes_the_target_type(items: list[Item], bob: User) -> None:
     """lookup_field="owner": the argument is the user's integer pk."""
     async with ApiClient(ItemsByOwner) as client:
-        assert (await client.call(ItemsByOwner.retrieve, owner=bob.pk)).data == row(items[1])
-        assert await ask(client, "retrieve", owner="bob") == error(
+        assert (await client.call(ItemsByOwner.retrieve, owner=bob.pk)).data == item_row(items[1])
+        assert await ask(client, "retrieve", owner="bob") == error_reply(
             400, [{"owner": ["A valid integer is required."]}], "retrieve"
         )
 
@@ -627,8 +607,8 @@ async def test_lookup_by_foreign_key_takes_the_target_type(items: list[Item], bo
 async def test_lookup_by_boolean_field(items: list[Item]) -> None:
     """lookup_field="done": the argument is validated as a boolean."""
     async with ApiClient(ItemsByDone) as client:
-        assert (await ask(client, "retrieve", done=True))["data"] == row(items[1])
-        assert await ask(client, "retrieve", done="maybe") == error(
+        assert (await ask(client, "retrieve", done=True))["data"] == item_row(items[1])
+        assert await ask(client, "retrieve", done="maybe") == error_reply(
             400, [{"done": ["Must be a valid boolean."]}], "retrieve"
         )
 
@@ -640,14 +620,16 @@ async def test_async_custom_action_uses_aget_object(alice: User, items: list[Ite
     async with ApiClient(CustomActions, user=alice) as client:
         renamed = await client.call(CustomActions.rename, pk=items[0].pk, name="Soy milk")
         assert renamed.data == "Soy milk"
-        assert await ask(client, "rename", pk=items[1].pk, name="Mine") == error(
+        assert await ask(client, "rename", pk=items[1].pk, name="Mine") == error_reply(
             404, NOT_FOUND, "rename"
         )
-        assert await ask(client, "rename", pk="x", name="Mine") == error(
+        assert await ask(client, "rename", pk="x", name="Mine") == error_reply(
             400, [{"pk": ["A valid integer is required."]}], "rename"
         )
         assert (await client.call(CustomActions.name_of, pk=items[0].pk)).data == "Soy milk"
-        assert await ask(client, "name_of", pk=items[1].pk) == error(404, NOT_FOUND, "name_of")
+        assert await ask(client, "name_of", pk=items[1].pk) == error_reply(
+            404, NOT_FOUND, "name_of"
+        )
     assert [(await reload(item) or item).name for item in items[:2]] == ["Soy milk", "Eggs"]
 
 
@@ -659,13 +641,13 @@ async def test_sync_custom_action_with_lookup_keywords(alice: User, items: list[
     await Item.objects.acreate(name="Jam", slug="jam", owner=alice)
     async with ApiClient(CustomActions, user=alice) as client:
         assert (await client.call(CustomActions.touch, pk=items[0].pk)).data == items[0].pk
-        assert await ask(client, "touch", pk="x") == error(
+        assert await ask(client, "touch", pk="x") == error_reply(
             400, [{"pk": ["A valid integer is required."]}], "touch"
         )
-        assert await ask(client, "touch") == error(
+        assert await ask(client, "touch") == error_reply(
             400, [{"pk": ["This field is required."]}], "touch"
         )
-        assert await ask(client, "touch", pk=items[1].pk) == error(404, NOT_FOUND, "touch")
+        assert await ask(client, "touch", pk=items[1].pk) == not_found("touch")
     done = [item.slug async for item in Item.objects.filter(done=True).order_by("pk")]
     assert done == ["milk", "eggs"]
 
@@ -675,10 +657,10 @@ async def test_sync_custom_action_lookup_follows_lookup_url_kwarg(items: list[It
     """With lookup_url_kwarg="key" on a uuid field, touch takes "key", validated as a UUID."""
     async with ApiClient(ItemsByKey) as client:
         assert (await client.call(ItemsByKey.touch, key=items[2].uuid)).data == items[2].pk
-        assert await ask(client, "touch", key="nope") == error(
+        assert await ask(client, "touch", key="nope") == error_reply(
             400, [{"key": ["Must be a valid UUID."]}], "touch"
         )
-        assert await ask(client, "touch", pk=items[0].pk) == error(
+        assert await ask(client, "touch", pk=items[0].pk) == error_reply(
             400, [{"key": ["This field is required."], "pk": ["Unexpected field."]}], "touch"
         )
     assert (await reload(items[2]) or items[2]).done is True
@@ -758,8 +740,10 @@ async def test_get_serializer_works_outside_actions(alice: User, items: list[Ite
     connection."""
     async with ApiClient(PushesChanges, user=alice, scope=HOST) as client:
         await client.communicator.send_input({"type": "item.changed", "pk": items[0].pk})
-        assert await client.receive() == {"changed": row(items[0])}
-        assert (await client.call(PushesChanges.retrieve, pk=items[0].pk)).data == row(items[0])
+        assert await client.receive() == {"changed": item_row(items[0])}
+        assert (await client.call(PushesChanges.retrieve, pk=items[0].pk)).data == item_row(
+            items[0]
+        )
 
 
 class OwnedItemSerializer(serializers.ModelSerializer[Item]):
@@ -859,7 +843,7 @@ async def test_get_object_without_a_lookup_is_a_500(
 ) -> None:
     """get_object() in an action without a lookup argument is a logged developer error."""
     async with ApiClient(LookupLess) as client:
-        assert await ask(client, "first") == error(500, ["A server error occurred."], "first")
+        assert await ask(client, "first") == error_reply(500, ["A server error occurred."], "first")
     assert "get_object() needs the lookup: get_object(pk=...)" in caplog.text
 
 

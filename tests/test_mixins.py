@@ -20,6 +20,7 @@ from rest_framework.test import APIRequestFactory
 
 from tests.app.models import Item
 from tests.app.serializers import ItemSerializer
+from tests.frames import ask, item_row, reply
 from typed_dcrf import (
     ActionContext,
     AsyncAPIConsumer,
@@ -61,37 +62,6 @@ def items(transactional_db: None) -> list[Item]:
         Item.objects.create(name="Eggs", slug="eggs", done=True),
         Item.objects.create(name="Tea", slug="tea"),
     ]
-
-
-def row(item: Item) -> dict[str, JSONValue]:
-    """``item`` as ``ItemSerializer`` renders it on the wire."""
-    return {
-        "id": item.pk,
-        "name": item.name,
-        "slug": item.slug,
-        "uuid": str(item.uuid),
-        "done": item.done,
-        "owner": item.owner_id,
-    }
-
-
-async def ask(client: ApiClient, action_name: str, **arguments: JSONValue) -> JSONObject:
-    """Send one raw frame (request_id "r") and return its reply."""
-    await client.send({"action": action_name, "request_id": "r", **arguments})
-    return await client.receive()
-
-
-def reply(
-    action_name: str, status: int, data: JSONValue = None, errors: list[JSONValue] | None = None
-) -> dict[str, JSONValue]:
-    """The exact reply frame to a frame sent by ``ask``."""
-    return {
-        "errors": errors or [],
-        "data": data,
-        "action": action_name,
-        "response_status": status,
-        "request_id": "r",
-    }
 
 
 def valid_frame(action_name: str, item: Item, tag: str) -> dict[str, JSONValue]:
@@ -252,7 +222,7 @@ async def test_delete_frame(items: list[Item]) -> None:
 async def test_list_frame(items: list[Item]) -> None:
     """list → 200 with a JSON list of every object, in the model's ordering."""
     async with ApiClient(ItemConsumer) as client:
-        assert await ask(client, "list") == reply("list", 200, [row(item) for item in items])
+        assert await ask(client, "list") == reply("list", 200, [item_row(item) for item in items])
         await Item.objects.all().adelete()
         assert await ask(client, "list") == reply("list", 200, [])
 
@@ -262,7 +232,7 @@ async def test_retrieve_frame(items: list[Item]) -> None:
     """retrieve {pk} → 200 with the object."""
     async with ApiClient(ItemConsumer) as client:
         assert await ask(client, "retrieve", pk=items[2].pk) == reply(
-            "retrieve", 200, row(items[2])
+            "retrieve", 200, item_row(items[2])
         )
 
 
@@ -274,11 +244,11 @@ async def test_update_frame_requires_every_required_field(items: list[Item]) -> 
         missing = await ask(client, "update", pk=milk.pk, data={"name": "Oat milk"})
         assert missing == reply("update", 400, errors=[{"slug": ["This field is required."]}])
         updated = await ask(client, "update", pk=milk.pk, data={"name": "Oat", "slug": "oat"})
-    expected = {**row(milk), "name": "Oat", "slug": "oat"}
+    expected = {**item_row(milk), "name": "Oat", "slug": "oat"}
     assert updated == reply("update", 200, expected)
     saved = await reload(milk)
     assert saved is not None
-    assert row(saved) == expected
+    assert item_row(saved) == expected
 
 
 @pytest.mark.django_db(transaction=True)
@@ -288,12 +258,12 @@ async def test_patch_frame_changes_only_the_fields_sent(items: list[Item]) -> No
     async with ApiClient(ItemConsumer) as client:
         patched = await ask(client, "patch", pk=eggs.pk, data={"name": "Brown eggs"})
         empty = await ask(client, "patch", pk=eggs.pk, data={})
-    expected = {**row(eggs), "name": "Brown eggs"}
+    expected = {**item_row(eggs), "name": "Brown eggs"}
     assert patched == reply("patch", 200, expected)
     assert empty == reply("patch", 200, expected)
     saved = await reload(eggs)
     assert saved is not None
-    assert row(saved) == expected
+    assert item_row(saved) == expected
 
 
 @pytest.mark.django_db(transaction=True)
@@ -493,8 +463,8 @@ async def test_bad_input_is_a_400_and_the_connection_stays_open(
         )
         created = await client.call(ItemConsumer.create, data={"name": "Jam", "slug": "jam"})
         assert created.status == 201
-    assert [row(item) async for item in Item.objects.exclude(slug="jam")] == [
-        row(item) for item in items
+    assert [item_row(item) async for item in Item.objects.exclude(slug="jam")] == [
+        item_row(item) for item in items
     ]
 
 

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from tests.app.models import Item
 from tests.app.serializers import ItemSerializer
+from tests.frames import ask, error_reply
 from typed_dcrf import (
     ActionContext,
     AsyncAPIConsumer,
@@ -26,7 +27,7 @@ from typed_dcrf import (
 )
 from typed_dcrf.permissions import PermissionSpec
 from typed_dcrf.testing import ApiClient
-from typed_dcrf.types import JSONObject, JSONValue
+from typed_dcrf.types import JSONObject
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -217,28 +218,11 @@ def object_frame(action_name: str, item: Item) -> JSONObject:
     return frames[action_name]
 
 
-async def ask(client: ApiClient, action_name: str, **arguments: JSONValue) -> JSONObject:
-    """Send one raw frame and return its reply."""
-    await client.send({"action": action_name, "request_id": action_name, **arguments})
-    return await client.receive()
-
-
 def read_data(reply: JSONObject) -> JSONObject:
     """The ``data`` object of a successful reply."""
     data = reply["data"]
     assert isinstance(data, dict), reply
     return data
-
-
-def refusal(status: int, errors: list[str], action_name: str) -> dict[str, object]:
-    """The exact reply of a refused action."""
-    return {
-        "errors": errors,
-        "data": None,
-        "action": action_name,
-        "response_status": status,
-        "request_id": action_name,
-    }
 
 
 async def reload(item: Item) -> Item | None:
@@ -297,7 +281,7 @@ async def test_other_user_is_refused_every_object_action_with_403(
     async with ApiClient(guarded(permission), user=bob) as client:
         for action_name in OBJECT_ACTIONS:
             reply = await ask(client, action_name, **object_frame(action_name, carols))
-            assert reply == refusal(403, [message], action_name)
+            assert reply == error_reply(403, [message], action_name)
     await assert_unchanged(carols)
     assert len(CALLS) == len(OBJECT_ACTIONS)
 
@@ -310,7 +294,7 @@ async def test_anonymous_user_is_refused_every_object_action_with_401(
     async with ApiClient(guarded(permission)) as client:
         for action_name in OBJECT_ACTIONS:
             reply = await ask(client, action_name, **object_frame(action_name, carols))
-            assert reply == refusal(401, NOT_AUTHENTICATED, action_name)
+            assert reply == error_reply(401, NOT_AUTHENTICATED, action_name)
     await assert_unchanged(carols)
 
 
@@ -334,7 +318,7 @@ async def test_create_and_list_do_not_check_object_permissions(bob: User, bobs: 
     assert created.status == 201
     assert [row["name"] for row in listed.data] == ["bob's", "new"]
     assert [row["name"] for row in page.data.results] == ["bob's", "new"]
-    assert refused == refusal(403, ["No object for you."], "retrieve")
+    assert refused == error_reply(403, ["No object for you."], "retrieve")
     assert CALLS == ["object retrieve"]
 
 
@@ -345,7 +329,7 @@ async def test_has_permission_runs_before_the_object_is_fetched(bob: User, bobs:
         refused = await ask(client, "delete", pk=bobs.pk)
         assert CALLS == ["action delete"]
         retrieved = await client.call(Items.retrieve, pk=bobs.pk)
-    assert refused == refusal(403, ["Deleting is not allowed."], "delete")
+    assert refused == error_reply(403, ["Deleting is not allowed."], "delete")
     assert retrieved.data["name"] == "bob's"
     assert CALLS == ["action delete", "action retrieve", "object retrieve"]
     await assert_unchanged(bobs)
@@ -361,7 +345,7 @@ async def test_missing_object_is_404_without_an_object_check(bob: User) -> None:
             if action_name == "delete":
                 continue  # RefuseDelete refuses it before the lookup
             reply = await ask(client, action_name, **object_frame(action_name, gone))
-            assert reply == refusal(404, NOT_FOUND, action_name)
+            assert reply == error_reply(404, NOT_FOUND, action_name)
     looked_up = [f"action {name}" for name in OBJECT_ACTIONS if name != "delete"]
     assert looked_up == CALLS
 
@@ -385,8 +369,8 @@ async def test_drf_owner_or_read_only_guards_writes_only(
         patched = await ask(client, "patch", pk=carols.pk, data={"name": "x"})
     assert read_data(read)["name"] == "carol's"
     # A custom action is sent to DRF permissions as method "PEEK": unsafe, even if it reads.
-    assert peeked == refusal(401, NOT_AUTHENTICATED, "peek")
-    assert patched == refusal(401, NOT_AUTHENTICATED, "patch")
+    assert peeked == error_reply(401, NOT_AUTHENTICATED, "peek")
+    assert patched == error_reply(401, NOT_AUTHENTICATED, "patch")
     async with ApiClient(consumer, user=bob) as client:
         read = await ask(client, "retrieve", pk=carols.pk)
         patched = await ask(client, "patch", pk=carols.pk, data={"name": "x"})
@@ -394,9 +378,9 @@ async def test_drf_owner_or_read_only_guards_writes_only(
         finished = await ask(client, "finish", item=carols.pk)
         own = await client.call(Items.patch, data={"name": "mine"}, pk=bobs.pk)
     assert read_data(read)["name"] == "carol's"
-    assert patched == refusal(403, DENIED, "patch")
-    assert deleted == refusal(403, DENIED, "delete")
-    assert finished == refusal(403, DENIED, "finish")
+    assert patched == error_reply(403, DENIED, "patch")
+    assert deleted == error_reply(403, DENIED, "delete")
+    assert finished == error_reply(403, DENIED, "finish")
     assert own.data["name"] == "mine"
     await assert_unchanged(carols)
 
@@ -476,8 +460,8 @@ async def test_combined_object_permissions_follow_drf_semantics(
         assert patched["response_status"] == 200
         assert patched["errors"] == []
     else:
-        assert peeked == refusal(status, errors, "peek")
-        assert patched == refusal(status, errors, "patch")
+        assert peeked == error_reply(status, errors, "peek")
+        assert patched == error_reply(status, errors, "patch")
         await assert_unchanged(item)
 
 
@@ -534,7 +518,7 @@ async def test_object_permission_may_raise_to_hide_the_object(bob: User, carols:
     async with ApiClient(guarded(HideOthers), user=bob) as client:
         for action_name in OBJECT_ACTIONS:
             reply = await ask(client, action_name, **object_frame(action_name, carols))
-            assert reply == refusal(404, NOT_FOUND, action_name)
+            assert reply == error_reply(404, NOT_FOUND, action_name)
     await assert_unchanged(carols)
 
 
@@ -550,10 +534,10 @@ async def test_drf_model_permissions_use_the_consumers_queryset(bob: User, bobs:
         retrieved = await ask(client, "retrieve", pk=bobs.pk)
         patched = await ask(client, "patch", pk=bobs.pk, data={"name": "changed"})
     assert retrieved["response_status"] == 200
-    assert patched == refusal(403, DENIED, "patch")
+    assert patched == error_reply(403, DENIED, "patch")
     await assert_unchanged(bobs)
     async with ApiClient(consumer, user=editor) as client:
         patched = await ask(client, "patch", pk=bobs.pk, data={"name": "changed"})
         deleted = await ask(client, "delete", pk=bobs.pk)
     assert patched["response_status"] == 200
-    assert deleted == refusal(403, DENIED, "delete")
+    assert deleted == error_reply(403, DENIED, "delete")

@@ -13,6 +13,7 @@ from rest_framework import permissions as drf
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from tests.frames import ask, error_reply
 from typed_dcrf import (
     ActionContext,
     AllowAny,
@@ -26,7 +27,7 @@ from typed_dcrf import (
 from typed_dcrf.consumers import REFUSED
 from typed_dcrf.permissions import PermissionSpec
 from typed_dcrf.testing import ApiClient, ConnectionRefused
-from typed_dcrf.types import JSONObject, JSONValue, Scope
+from typed_dcrf.types import Scope
 
 NOT_AUTHENTICATED = ["Authentication credentials were not provided."]
 DENIED = ["You do not have permission to perform this action."]
@@ -92,23 +93,6 @@ def guarded(*specs: PermissionSpec) -> type[AsyncAPIConsumer]:
         permission_classes = specs
 
     return Guarded
-
-
-async def ask(client: ApiClient, action_name: str, **arguments: JSONValue) -> JSONObject:
-    """Send one raw frame and return its reply."""
-    await client.send({"action": action_name, "request_id": action_name, **arguments})
-    return await client.receive()
-
-
-def refusal(status: int, errors: list[str], action_name: str) -> dict[str, object]:
-    """The exact reply of a refused action."""
-    return {
-        "errors": errors,
-        "data": None,
-        "action": action_name,
-        "response_status": status,
-        "request_id": action_name,
-    }
 
 
 class Allow(BasePermission):
@@ -261,9 +245,9 @@ async def test_anonymous_refusal_is_401_and_the_action_does_not_run(
     """An anonymous user refused by has_permission gets 401; the action does not run."""
     async with ApiClient(guarded(permission)) as client:
         reply = await ask(client, "rename", pk=42)
-        assert reply == refusal(401, NOT_AUTHENTICATED, "rename")
+        assert reply == error_reply(401, NOT_AUTHENTICATED, "rename")
         reply = await ask(client, "archive", pk=42)
-        assert reply == refusal(401, NOT_AUTHENTICATED, "archive")
+        assert reply == error_reply(401, NOT_AUTHENTICATED, "archive")
     assert RAN == []
 
 
@@ -277,9 +261,9 @@ async def test_authenticated_refusal_is_403_with_the_permission_message(
     """An authenticated user refused by has_permission gets 403 with the permission's message."""
     async with ApiClient(guarded(permission), user=bob) as client:
         reply = await ask(client, "rename", pk=42)
-        assert reply == refusal(403, [message], "rename")
+        assert reply == error_reply(403, [message], "rename")
         reply = await ask(client, "archive", pk=42)
-        assert reply == refusal(403, [message], "archive")
+        assert reply == error_reply(403, [message], "archive")
     assert RAN == []
 
 
@@ -287,7 +271,7 @@ async def test_refusal_without_a_message_uses_the_default_detail(bob: User) -> N
     """A permission without ``message`` refuses with DRF's default 403 detail."""
     async with ApiClient(guarded(Deny), user=bob) as client:
         reply = await ask(client, "rename", pk=1)
-    assert reply == refusal(403, DENIED, "rename")
+    assert reply == error_reply(403, DENIED, "rename")
 
 
 async def test_connection_stays_open_after_a_refusal(bob: User) -> None:
@@ -327,7 +311,7 @@ async def test_drf_is_authenticated_has_no_say_on_connect_but_guards_actions(bob
     consumer = guarded(drf.IsAuthenticated)
     async with ApiClient(consumer) as client:
         reply = await ask(client, "retrieve", pk=1)
-    assert reply == refusal(401, NOT_AUTHENTICATED, "retrieve")
+    assert reply == error_reply(401, NOT_AUTHENTICATED, "retrieve")
     assert RAN == []
     async with ApiClient(consumer, user=bob) as client:
         allowed = await client.call(Notes.retrieve, pk=1)
@@ -339,7 +323,7 @@ async def test_drf_is_admin_user_refuses_non_staff_with_403(bob: User, carol: Us
     consumer = guarded(drf.IsAdminUser)
     async with ApiClient(consumer, user=bob) as client:
         reply = await ask(client, "archive", pk=1)
-    assert reply == refusal(403, DENIED, "archive")
+    assert reply == error_reply(403, DENIED, "archive")
     assert RAN == []
     async with ApiClient(consumer, user=carol) as client:
         allowed = await client.call(Notes.archive, pk=1)
@@ -355,8 +339,8 @@ async def test_drf_read_only_lets_anonymous_users_list_and_retrieve_only() -> No
         archived = await ask(client, "archive", pk=5)
     assert listed.data == [1, 2]
     assert retrieved.data == 5
-    assert renamed == refusal(401, NOT_AUTHENTICATED, "rename")
-    assert archived == refusal(401, NOT_AUTHENTICATED, "archive")
+    assert renamed == error_reply(401, NOT_AUTHENTICATED, "rename")
+    assert archived == error_reply(401, NOT_AUTHENTICATED, "archive")
     assert RAN == ["list", "retrieve"]
 
 
@@ -431,8 +415,8 @@ async def test_combined_permissions_follow_boolean_logic(
         assert (renamed["response_status"], archived["response_status"]) == (200, 200)
         assert RAN == ["rename", "archive"]
     else:
-        assert renamed == refusal(403, DENIED, "rename")
-        assert archived == refusal(403, DENIED, "archive")
+        assert renamed == error_reply(403, DENIED, "rename")
+        assert archived == error_reply(403, DENIED, "archive")
         assert RAN == []
 
 
@@ -472,7 +456,7 @@ async def test_not_is_authenticated_accepts_anonymous_users_and_refuses_bob(bob:
     assert allowed.data == 1
     async with ApiClient(consumer, user=bob) as client:
         refused = await ask(client, "rename", pk=2)
-    assert refused == refusal(403, DENIED, "rename")
+    assert refused == error_reply(403, DENIED, "rename")
     assert RAN == ["rename"]
 
 
