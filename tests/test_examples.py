@@ -62,14 +62,18 @@ async def test_item_consumer(alice: User) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_item_consumer_keeps_to_the_users_items(alice: User) -> None:
-    """Another user's item is not found; anonymous connections are refused."""
+async def test_item_consumer_lets_only_owners_change_items(alice: User) -> None:
+    """Another user's item can be read but not changed; anonymous connections are refused."""
     bob = await User.objects.acreate(username="bob")
     theirs = await Item.objects.acreate(name="tea", slug="tea", owner=bob)
     async with ApiClient(ItemConsumer, user=alice) as client:
-        with pytest.raises(ErrorReply) as missing:
-            await client.call(ItemConsumer.retrieve, pk=theirs.pk)
-        assert missing.value.status == 404
+        assert (await client.call(ItemConsumer.retrieve, pk=theirs.pk)).data["name"] == "tea"
+        with pytest.raises(ErrorReply) as refused:
+            await client.call(ItemConsumer.patch, pk=theirs.pk, data={"name": "coffee"})
+        assert (refused.value.status, refused.value.errors) == (
+            403,
+            ["Only the owner may change an item."],
+        )
     with pytest.raises(ConnectionRefused):
         async with ApiClient(ItemConsumer):
             pass

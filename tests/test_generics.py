@@ -554,7 +554,8 @@ async def test_missing_row_is_a_404(items: list[Item]) -> None:
 
 @pytest.mark.django_db(transaction=True)
 async def test_lookup_by_slug(items: list[Item]) -> None:
-    """lookup_field="slug": the frame key is "slug"; a pk is refused; unknown slug → 404."""
+    """lookup_field="slug": the frame key is "slug"; an integer is taken as a string, as in
+    DCRF; a list is refused; unknown slug → 404."""
     async with ApiClient(ItemsBySlug) as client:
         assert (await client.call(ItemsBySlug.retrieve, slug="eggs")).data == item_row(items[1])
         patched = await client.call(ItemsBySlug.patch, slug="tea", data={"done": True})
@@ -562,7 +563,8 @@ async def test_lookup_by_slug(items: list[Item]) -> None:
         assert await ask(client, "retrieve", slug="coffee") == error_reply(
             404, NOT_FOUND, "retrieve"
         )
-        assert await ask(client, "retrieve", slug=5) == error_reply(
+        assert await ask(client, "retrieve", slug=5) == not_found("retrieve")  # looked up as "5"
+        assert await ask(client, "retrieve", slug=[5]) == error_reply(
             400, [{"slug": ["Not a valid string."]}], "retrieve"
         )
         assert (await client.call(ItemsBySlug.delete, slug="milk")).status == 204

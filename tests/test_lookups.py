@@ -14,15 +14,15 @@ from pydantic import TypeAdapter, ValidationError
 
 from tests.app.models import Item
 from tests.app.serializers import ItemSerializer
-from typed_dcrf._lookups import field_type, model_field, model_of
+from typed_dcrf._lookups import LenientStr, field_type, model_field, model_of
 
-COMMON_FIELDS: list[tuple[models.Field[Any, Any], type]] = [
+COMMON_FIELDS: list[tuple[models.Field[Any, Any], object]] = [
     (models.BigAutoField(primary_key=True), int),
     (models.SmallIntegerField(), int),
     (models.BooleanField(), bool),
     (models.UUIDField(), uuid.UUID),
-    (models.SlugField(), str),
-    (models.TextField(), str),
+    (models.SlugField(), LenientStr),
+    (models.TextField(), LenientStr),
     (models.DateTimeField(), datetime.datetime),
     (models.DateField(), datetime.date),
     (models.DecimalField(), decimal.Decimal),
@@ -35,7 +35,7 @@ COMMON_FIELDS: list[tuple[models.Field[Any, Any], type]] = [
     ("field", "expected"), COMMON_FIELDS, ids=[type(field).__name__ for field, _ in COMMON_FIELDS]
 )
 def test_common_fields_map_to_python_types(
-    field: models.Field[object, object], expected: type
+    field: models.Field[object, object], expected: object
 ) -> None:
     """Common fields validate as the Python type of their values."""
     assert field_type(field) is expected
@@ -45,6 +45,15 @@ def adapter_for(field: object) -> TypeAdapter[object]:
     """A validator for lookup values of ``field``."""
     # field_type returns a runtime type form, which only pydantic reads.
     return TypeAdapter[object](cast("type[object]", field_type(field)))
+
+
+def test_string_fields_take_integers_as_strings() -> None:
+    """As DCRF did, a slug sent as a number is looked up as its string."""
+    slug: models.Field[Any, Any] = models.SlugField()
+    adapter = adapter_for(slug)
+    assert adapter.validate_python(3) == "3"
+    with pytest.raises(ValidationError):
+        adapter.validate_python(True)
 
 
 def test_a_foreign_key_takes_its_targets_type() -> None:

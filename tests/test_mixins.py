@@ -370,13 +370,13 @@ BAD_INPUTS = [
         "data-not-an-object",
         "create",
         {"data": ["name", "Jam"]},
-        [{"data": ["Invalid data. Expected a dictionary."]}],
+        [{"data": ["Invalid data. Expected a dictionary, but got list."]}],
     ),
     BadInput(
         "data-a-string",
         "create",
         {"data": "name=Jam"},
-        [{"data": ["Invalid data. Expected a dictionary."]}],
+        [{"data": ["Invalid data. Expected a dictionary, but got str."]}],
     ),
     BadInput(
         "missing-required-field",
@@ -431,7 +431,7 @@ BAD_INPUTS = [
         "patch-data-not-an-object",
         "patch",
         {"pk": "ITEM", "data": None},
-        [{"data": ["Invalid data. Expected a dictionary."]}],
+        [{"data": ["Invalid data. Expected a dictionary, but got NoneType."]}],
     ),
     BadInput(
         "retrieve-wrong-pk-type",
@@ -705,3 +705,14 @@ async def test_update_clears_prefetched_relations() -> None:
     async with ApiClient(Owners) as client:
         reply = await client.call(Owners.update, pk=owner.pk, data={"username": "olivia"})
     assert reply.data == {"id": owner.pk, "username": "olivia", "items": ["new"]}
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_dcrf_javascript_client_frames_are_served(items: list[Item]) -> None:
+    """dcrf-client sends `data: {}` with list, retrieve and delete: it is accepted and ignored."""
+    async with ApiClient(ItemConsumer) as client:
+        listed = await ask(client, "list", data={})
+        assert listed == reply("list", 200, [item_row(item) for item in items])
+        retrieved = await ask(client, "retrieve", pk=items[0].pk, data={})
+        assert retrieved == reply("retrieve", 200, item_row(items[0]))
+        assert await ask(client, "delete", pk=items[0].pk, data={}) == reply("delete", 204)

@@ -305,6 +305,21 @@ async def test_stream_with_page_numbers_sends_numbered_pages() -> None:
     assert frames[-1] == end_marker("s", count=5, cancelled=False)
 
 
+class ReadOnlyStream(StreamedListModelMixin[Item, ItemSerializer]):
+    permission_classes = (drf.IsAuthenticatedOrReadOnly,)
+
+
+@pytest.mark.usefixtures("items")
+async def test_drf_permissions_see_stream_and_cancel_as_reads() -> None:
+    """DRF sees stream_list and cancel as GET: read-only permissions let anonymous users in."""
+    async with ApiClient(ReadOnlyStream, timeout=TIMEOUT) as client:
+        pages, end = await client.call_streamed(ReadOnlyStream.stream_list)
+        assert (len(pages), end.data.count) == (1, len(NAMES))
+        with pytest.raises(ErrorReply) as missing:
+            await client.call(ReadOnlyStream.cancel, target="none")
+        assert missing.value.status == 404
+
+
 @pytest.mark.usefixtures("items")
 async def test_stream_checks_permissions_before_the_first_page() -> None:
     """A refused stream is one 401 reply, with no page."""

@@ -23,6 +23,8 @@ ACTION_METHODS = {
     "update": "PUT",
     "patch": "PATCH",
     "delete": "DELETE",
+    "stream_list": "GET",
+    "cancel": "GET",  # stops the connection's own stream; changes no data
 }
 
 

@@ -11,12 +11,20 @@ from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from typed_dcrf.types import JSONValue
 
+
+def _integer_to_str(value: object) -> object:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+LenientStr = Annotated[str, BeforeValidator(_integer_to_str)]
+"""A string, or an integer taken as one: DCRF clients send `{"slug": 3}` for slug "3"."""
+
 # Auto fields are IntegerFields, slugs and emails CharFields; a DateTimeField is a DateField.
-_FIELD_TYPES: tuple[tuple[type[models.Field[Any, Any]], type], ...] = (
+_FIELD_TYPES: tuple[tuple[type[models.Field[Any, Any]], object], ...] = (
     (models.BooleanField, bool),
     (models.IntegerField, int),
     (models.UUIDField, uuid.UUID),
@@ -24,8 +32,8 @@ _FIELD_TYPES: tuple[tuple[type[models.Field[Any, Any]], type], ...] = (
     (models.DateField, datetime.date),
     (models.DecimalField, decimal.Decimal),
     (models.FloatField, float),
-    (models.CharField, str),
-    (models.TextField, str),
+    (models.CharField, LenientStr),
+    (models.TextField, LenientStr),
 )
 
 

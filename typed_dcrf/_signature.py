@@ -63,7 +63,7 @@ _DRF_MESSAGES: Mapping[str, str] = {
     "uuid_type": "Must be a valid UUID.",
     "uuid_parsing": "Must be a valid UUID.",
     "none_required": "This field must be null.",
-    "dict_type": "Invalid data. Expected a dictionary.",
+    "dict_type": "Invalid data. Expected a dictionary, but got {input_type}.",
 }
 
 
@@ -103,11 +103,17 @@ def field_errors(
 ) -> dict[str, ErrorDetail]:
     """pydantic errors as DRF nests them: ``{"addr": {"zip": ["message"]}}``."""
     tree: dict[str, ErrorDetail] = {}
-    located = [] if exc is None else [(e["loc"], e["type"], e["msg"]) for e in exc.errors()]
-    located += [((key,), "unexpected", "") for key in unknown]
-    for loc, kind, message in located:
+    located = (
+        [] if exc is None else [(e["loc"], e["type"], e["msg"], e["input"]) for e in exc.errors()]
+    )
+    located += [((key,), "unexpected", "", None) for key in unknown]
+    for loc, kind, message, given in located:
         path = _input_path(loc, arguments, missing=kind == "missing") or ["non_field_errors"]
-        text = _DRF_MESSAGES.get(kind) or (message if message.endswith(".") else f"{message}.")
+        drf = _DRF_MESSAGES.get(kind)
+        if drf is not None:
+            text = drf.format(input_type=type(given).__name__)
+        else:
+            text = message if message.endswith(".") else f"{message}."
         _add(tree, path, text)
     return tree
 

@@ -11,15 +11,18 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Sequence
-from typing import Any, ClassVar, Generic, NotRequired, TypeAlias, TypeVar, cast
+from typing import Annotated, Any, ClassVar, Generic, NotRequired, TypeAlias, TypeVar, cast
 from uuid import UUID
 
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db.models import Manager, Model, QuerySet
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
 from rest_framework.filters import BaseFilterBackend
 from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.serializers import BaseSerializer
+from rest_framework.settings import api_settings
 
 from typed_dcrf import db
 from typed_dcrf._drf import drf_request
@@ -39,7 +42,16 @@ LookupValue: TypeAlias = int | str | UUID
 
 QueryArguments: TypeAlias = "dict[str, str | list[str]]"
 
-QUERY_PARAMETER: object = NotRequired[str | list[str]]
+
+def _query_value(value: object) -> object:
+    """A query parameter's value: a string or a list of strings, with one error otherwise."""
+    items = cast("list[object]", value) if isinstance(value, list) else [value]
+    if all(isinstance(item, str) for item in items):
+        return items if isinstance(value, list) else value
+    raise PydanticCustomError("string_type", "Not a valid string.")
+
+
+QUERY_PARAMETER: object = NotRequired[Annotated[str | list[str], BeforeValidator(_query_value)]]
 """The type of a filter backend's query parameter, as a list argument."""
 
 KEYWORD_KINDS = ("lookup", "filters", "query")
@@ -60,8 +72,15 @@ class GenericModelConsumer(AsyncAPIConsumer, Generic[M, S]):
     """The model field ``get_object`` looks objects up by."""
     lookup_url_kwarg: ClassVar[str | None] = None
     """The argument carrying the lookup value (``lookup_field`` when not set)."""
-    filter_backends: ClassVar[Sequence[type[BaseFilterBackend]]] = ()
-    """DRF filter backends; their query parameters become arguments of the list actions."""
+    # DRF's settings hold dotted paths, which api_settings imports into classes.
+    filter_backends: ClassVar[Sequence[type[BaseFilterBackend]]] = tuple(
+        cast("Sequence[type[BaseFilterBackend]]", api_settings.DEFAULT_FILTER_BACKENDS)
+    )
+    """DRF filter backends (DRF's ``DEFAULT_FILTER_BACKENDS`` by default); the query
+    parameters they read become arguments of the list actions."""
+    filter_parameters: ClassVar[Sequence[str] | None] = None
+    """The query parameters the filter backends read; ``None``: ask each backend's
+    ``get_schema_operation_parameters()`` (which django-filter's backend does not answer)."""
     pagination_class: ClassVar[type[Pagination]] = LimitOffsetPagination
     """The paginator of the paginated and streamed list actions."""
 
@@ -236,7 +255,10 @@ class GenericModelConsumer(AsyncAPIConsumer, Generic[M, S]):
         """``filter_list``'s keyword arguments, each of which must have a default."""
         where = f"{cls.__qualname__}.filter_list"
         for param in list(inspect.signature(cls.filter_list).parameters.values())[2:]:
-            if param.default is param.empty and param.kind is not param.VAR_KEYWORD:
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                msg = f"{where}: declare each filter as a keyword argument with a default."
+                raise ImproperlyConfigured(msg)
+            if param.default is param.empty:
                 msg = f"{where}: give {param.name!r} a default; get_object() runs it without."
                 raise ImproperlyConfigured(msg)
         return parameter_fields(cls.filter_list, where, skip=2)
@@ -262,6 +284,8 @@ class GenericModelConsumer(AsyncAPIConsumer, Generic[M, S]):
     @classmethod
     def _query_parameters(cls) -> list[str]:
         """The query parameters the filter backends read (``ordering``, ``search``...)."""
+        if cls.filter_parameters is not None:
+            return list(cls.filter_parameters)
         names: list[str] = []
         for backend in cls.filter_backends:
             try:
@@ -269,7 +293,7 @@ class GenericModelConsumer(AsyncAPIConsumer, Generic[M, S]):
             except Exception as exc:
                 msg = (
                     f"{cls.__qualname__}: cannot read the query parameters of filter backend "
-                    f"{backend.__name__} ({exc!r}); implement get_schema_operation_parameters()."
+                    f"{backend.__name__} ({exc!r}); list them in `filter_parameters`."
                 )
                 raise ImproperlyConfigured(msg) from exc
             names += [str(parameter["name"]) for parameter in parameters]

@@ -1,7 +1,8 @@
 """The CRUD actions of model consumers, one mixin each, with DCRF's frames and statuses.
 
 Each action is sync: it runs in one trip to the database thread, its permission checks
-included, and calls DRF's hooks (``perform_create``, ``perform_update``, ``perform_destroy``).
+included, and calls DRF's hooks (``get_object()``, ``perform_create``, ``perform_update``,
+``perform_destroy``).
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ class ListModelMixin(GenericModelConsumer[M, S]):
     """``list`` → 200 with every (filtered) object."""
 
     @action()
-    def list(self, /, **filters: object) -> Response[ReturnList[Any]]:
-        """The filtered queryset, serialized."""
+    def list(self, /, *, data: object = None, **filters: object) -> Response[ReturnList[Any]]:
+        """The filtered queryset, serialized (``data`` is ignored: see ``retrieve``)."""
         queryset = self.filter_queryset(self.get_queryset())
         return Response.ok(self.get_serializer(queryset, many=True).data)
 
@@ -51,8 +52,8 @@ class PaginatedListModelMixin(GenericModelConsumer[M, S]):
     the arguments and page of another ``pagination_class``)."""
 
     @action()
-    def list(self, /, **query: object) -> Response[Page[dict[str, Any]]]:
-        """One page of the filtered queryset."""
+    def list(self, /, *, data: object = None, **query: object) -> Response[Page[dict[str, Any]]]:
+        """One page of the filtered queryset (``data`` is ignored)."""
         return Response.ok(self.paginate_queryset(self.filter_queryset(self.get_queryset())))
 
     def paginate_queryset(self, queryset: QuerySet[M]) -> Page[dict[str, Any]]:
@@ -67,17 +68,21 @@ class RetrieveModelMixin(GenericModelConsumer[M, S]):
     """``retrieve {pk}`` → 200 with the object."""
 
     @action()
-    def retrieve(self, /, **lookup: LookupValue) -> Response[ReturnDict[str, Any]]:
-        """The object named by the lookup argument."""
-        return Response.ok(self.get_serializer(self.get_object(**lookup)).data)
+    def retrieve(
+        self, /, *, data: object = None, **lookup: LookupValue
+    ) -> Response[ReturnDict[str, Any]]:
+        """The object named by the lookup argument. ``data`` is accepted and ignored, as by
+        DCRF: its JavaScript client sends ``data: {}`` with ``list``, ``retrieve`` and
+        ``delete``."""
+        return Response.ok(self.get_serializer(self.get_object()).data)
 
 
 class _SaveMixin(GenericModelConsumer[M, S]):
     def save_object(
-        self, data: Mapping[str, JSONValue], lookup: dict[str, LookupValue], *, partial: bool
+        self, data: Mapping[str, JSONValue], *, partial: bool
     ) -> Response[ReturnDict[str, Any]]:
-        """Validate ``data`` against the object named by ``lookup`` and save it."""
-        instance = self.get_object(**lookup)
+        """Validate ``data`` against the action's object and save it."""
+        instance = self.get_object()
         serializer = self.get_serializer(instance, data=data, partial=partial)
         serializer.is_valid(raise_exception=True)
         self.perform_update(serializer)
@@ -99,7 +104,7 @@ class UpdateModelMixin(_SaveMixin[M, S]):
         self, /, data: Mapping[str, JSONValue], **lookup: LookupValue
     ) -> Response[ReturnDict[str, Any]]:
         """Replace the object's fields with ``data``."""
-        return self.save_object(data, lookup, partial=False)
+        return self.save_object(data, partial=False)
 
 
 class PatchModelMixin(_SaveMixin[M, S]):
@@ -110,16 +115,16 @@ class PatchModelMixin(_SaveMixin[M, S]):
         self, /, data: Mapping[str, JSONValue], **lookup: LookupValue
     ) -> Response[ReturnDict[str, Any]]:
         """Change the fields in ``data``."""
-        return self.save_object(data, lookup, partial=True)
+        return self.save_object(data, partial=True)
 
 
 class DeleteModelMixin(GenericModelConsumer[M, S]):
     """``delete {pk}`` → 204 with ``data: null``."""
 
     @action()
-    def delete(self, /, **lookup: LookupValue) -> Response[None]:
-        """Delete the object named by the lookup argument."""
-        self.perform_destroy(self.get_object(**lookup))
+    def delete(self, /, *, data: object = None, **lookup: LookupValue) -> Response[None]:
+        """Delete the object named by the lookup argument (``data`` is ignored)."""
+        self.perform_destroy(self.get_object())
         return Response.no_content()
 
     def perform_destroy(self, instance: M) -> None:

@@ -171,11 +171,11 @@ async def generic_calls() -> None:
     async with ApiClient(ItemConsumer) as client:
         await client.call(ItemConsumer.retrieve, pk=[1])  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
         await client.call(ItemConsumer.delete, pk=None)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
-        await client.call(ItemConsumer.retrieve, 1)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+        await client.call(ItemConsumer.retrieve, 1)  # type: ignore[misc]  # pyright: ignore[reportCallIssue]
         await client.call(ItemConsumer.create, data="x")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
         await client.call(ItemConsumer.create)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
         await client.call(ItemConsumer.update, pk=1)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
         await client.call(ItemConsumer.patch, pk=1, data=[1])  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
-        await client.call(ItemConsumer.list, 1)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+        await client.call(ItemConsumer.list, 1)  # type: ignore[misc]  # pyright: ignore[reportCallIssue]
         await client.call_streamed(StreamedListModelMixin.stream_list, 1)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
         client.call(ItemConsumer.delete, pk=1)  # type: ignore[unused-coroutine]  # pyright: ignore[reportUnusedCoroutine]
