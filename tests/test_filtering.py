@@ -282,6 +282,16 @@ def test_a_filter_argument_without_a_default_is_refused_at_definition() -> None:
         define("NoDefault", ModelConsumer[Item, ItemSerializer], filter_list=filter_list)
 
 
+def test_filter_list_with_variable_arguments_is_refused_at_definition() -> None:
+    """filter_list declares each filter by name: **kwargs would leave them unvalidated."""
+
+    def filter_list(self: object, queryset: QuerySet[Item], **filters: object) -> object:
+        return queryset
+
+    with pytest.raises(ImproperlyConfigured, match=r"Loose\.filter_list: declare each filter"):
+        define("Loose", ModelConsumer[Item, ItemSerializer], filter_list=filter_list)
+
+
 def test_an_argument_taken_twice_is_refused_at_definition() -> None:
     """A filter_list argument named like a backend's query parameter is a definition error."""
 

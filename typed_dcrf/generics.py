@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, ClassVar, Generic, NotRequired, TypeAlias, TypeVar, cast
 from uuid import UUID
 
@@ -137,9 +137,8 @@ class GenericModelConsumer(AsyncAPIConsumer, Generic[M, S]):
         for backend in self.filter_backends:
             # DRF backends take the consumer where they would take the view, as in DCRF.
             queryset = backend().filter_queryset(self.request, queryset, self)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
-        if not self._filter_names:
-            return queryset
-        arguments = self.context.arguments
+        context = current_context.get(None)
+        arguments: Mapping[str, object] = {} if context is None else context.arguments
         filters = {k: v for k, v in arguments.items() if k in self._filter_names}
         return self.filter_list(queryset, **filters)
 
