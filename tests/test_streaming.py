@@ -528,3 +528,31 @@ async def test_disconnecting_while_a_page_is_fetched_is_quiet(
 def test_stream_end_is_what_the_end_marker_serializes() -> None:
     """StreamEnd defaults ``end`` to True: the marker clients look for."""
     assert StreamEnd(count=3, cancelled=False).end is True
+
+
+@pytest.mark.usefixtures("items")
+async def test_typed_client_cancels_its_own_stream() -> None:
+    """ApiClient.stream: the pages as they come, cancel() while it runs, then the end marker."""
+    gate = Gate()
+    async with gated(gate) as client:
+        stream = await client.stream(GatedStream.stream_list, limit=1)
+        await gate.wait_until_held()
+        await stream.cancel()
+        gate.opened.set()
+        pages = [page async for page in stream]
+        with pytest.raises(ErrorReply) as too_late:
+            await stream.cancel()
+    assert [result_names(page) for page in pages] == [["a"]]
+    assert (stream.response.status, stream.response.data) == (200, StreamEnd(1, cancelled=True))
+    assert too_late.value.status == 404
+
+
+@pytest.mark.usefixtures("items")
+async def test_stream_response_is_read_after_the_pages() -> None:
+    """A stream's response is there once its pages are read, not before."""
+    async with ApiClient(Stream, timeout=TIMEOUT) as client:
+        stream = await client.stream(Stream.stream_list, limit=2)
+        with pytest.raises(RuntimeError, match="Read the stream's pages first"):
+            _ = stream.response
+        assert len([page async for page in stream]) == 3
+        assert stream.response.data.count == len(NAMES)

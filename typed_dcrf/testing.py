@@ -10,7 +10,7 @@ import inspect
 import itertools
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Self, TypeVar, cast
+from typing import Any, Generic, Self, TypeVar, cast
 
 from channels.testing.websocket import WebsocketCommunicator
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -116,14 +116,23 @@ class ApiClient:
         Raises:
             ErrorReply: the reply's status is not 2xx.
         """
-        _, response = await self.call_streamed(action, *args, **kwargs)
-        return response
+        stream = await self.stream(action, *args, **kwargs)
+        async for _ in stream:  # the pages of a streamed action
+            pass
+        return stream.response
 
     async def call_streamed(
         self, action: Action[P, R], /, *args: P.args, **kwargs: P.kwargs
     ) -> tuple[list[JSONValue], Response[R]]:
         """As ``call``, also returning the ``data`` of the 206 replies (pages of a stream)
         that came before the final reply."""
+        stream = await self.stream(action, *args, **kwargs)
+        pages = [page async for page in stream]
+        return pages, stream.response
+
+    async def stream(self, action: Action[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Stream[R]:
+        """Send ``action`` and return its ``Stream``: iterate it for the 206 pages, then read
+        its ``response``; ``await stream.cancel()`` cancels it while it runs."""
         request_id = f"call-{next(self._request_ids)}"
         bound = inspect.signature(action.func).bind(None, *args, **kwargs)
         arguments = dict(bound.kwargs)  # keyword arguments, **kwargs included
@@ -132,16 +141,9 @@ class ApiClient:
         frame: dict[str, Any] = {**to_jsonable_python(arguments), "action": action.name}
         frame["request_id"] = request_id
         await self.send(frame)
-        partial: list[JSONValue] = []
-        while (reply := await self._reply_to(request_id))["response_status"] == PARTIAL_CONTENT:
-            partial.append(reply["data"])
-        status = cast("int", reply["response_status"])
-        if not 200 <= status < 300:
-            raise ErrorReply(status, cast("ErrorList", reply["errors"]))
-        data: R = action.signature.parse(reply["data"])
-        return partial, Response(data, status)
+        return Stream(self, action, request_id)
 
-    async def _reply_to(self, request_id: str) -> JSONObject:
+    async def reply_to(self, request_id: JSONValue) -> JSONObject:
         """The next reply to ``request_id``; other replies are kept, in order, for ``receive``."""
         for index, reply in enumerate(self._pending):
             if reply.get("request_id") == request_id:
@@ -153,3 +155,54 @@ class ApiClient:
     async def _receive_frame(self) -> JSONObject:
         received = await self.communicator.receive_json_from(self.timeout)
         return cast("JSONObject", received)
+
+
+class Stream(Generic[R]):
+    """The replies to one request: the ``data`` of its 206 pages, then its final reply."""
+
+    def __init__(self, client: ApiClient, action: Action[Any, R], request_id: str) -> None:
+        self.client = client
+        self.action = action
+        self.request_id = request_id
+        """The request_id the client sent (``cancel`` names it as its target)."""
+        self._response: Response[R] | None = None
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> JSONValue:
+        if self._response is not None:
+            raise StopAsyncIteration
+        reply = await self.client.reply_to(self.request_id)
+        status = _status(reply)
+        if status == PARTIAL_CONTENT:
+            return reply["data"]
+        self._response = Response(self.action.signature.parse(reply["data"]), status)
+        raise StopAsyncIteration
+
+    @property
+    def response(self) -> Response[R]:
+        """The final reply, parsed into ``Response[R]`` (once the pages are read)."""
+        if self._response is None:
+            raise RuntimeError("Read the stream's pages first: `async for page in stream`.")
+        return self._response
+
+    async def cancel(self) -> None:
+        """Send ``cancel {target: request_id}``; the stream then ends before its next page.
+
+        Raises:
+            ErrorReply: no stream with this request_id runs (404).
+        """
+        cancel_id = f"{self.request_id}-cancel"
+        await self.client.send(
+            {"action": "cancel", "target": self.request_id, "request_id": cancel_id}
+        )
+        _status(await self.client.reply_to(cancel_id))
+
+
+def _status(reply: JSONObject) -> int:
+    """The reply's status; ``ErrorReply`` unless it is a 2xx."""
+    status = cast("int", reply["response_status"])
+    if not 200 <= status < 300:
+        raise ErrorReply(status, cast("ErrorList", reply["errors"]))
+    return status

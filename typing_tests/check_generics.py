@@ -29,7 +29,7 @@ from typed_dcrf import (
     UpdateModelMixin,
     action,
 )
-from typed_dcrf.testing import ApiClient
+from typed_dcrf.testing import ApiClient, Stream
 from typed_dcrf.types import JSONObject, JSONValue
 
 
@@ -208,6 +208,12 @@ async def crud_calls() -> None:
         assert_type(end.data.count, int)
         assert_type(end.data.cancelled, bool)
         assert_type(await client.call(StreamedItems.cancel, target="call-1"), Response[None])
+        stream = await client.stream(StreamedItems.stream_list, done=True)
+        assert_type(stream, Stream[StreamEnd])
+        async for stream_page in stream:
+            assert_type(stream_page, JSONValue)
+        assert_type(await stream.cancel(), None)
+        assert_type(stream.response, Response[StreamEnd])
 
     async with ApiClient(ItemRetriever) as client:
         assert_type(await client.call(ItemRetriever.retrieve, pk=1), Response[ReturnDict[str, Any]])
