@@ -92,3 +92,14 @@ async def test_slug_lookup_and_pages() -> None:
         pages, end = await client.call_streamed(ItemPagesConsumer.stream_list, limit=10)
         assert len(pages) == 3
         assert (end.data.count, end.data.cancelled) == (25, False)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_stream_read_page_by_page() -> None:
+    """The README's stream test: pages as they come, then the end marker."""
+    await Item.objects.abulk_create(Item(name=f"n{i}", slug=f"s{i}") for i in range(25))
+    async with ApiClient(ItemPagesConsumer) as client:
+        stream = await client.stream(ItemPagesConsumer.stream_list, limit=10)
+        pages = [page async for page in stream]
+    assert len(pages) == 3
+    assert stream.response.data.count == 25
