@@ -148,6 +148,18 @@ class GenericModelConsumer(AsyncAPIConsumer, Generic[M, S]):
         arguments of the list actions, validated by their annotations."""
         return queryset
 
+    def paginate_queryset(
+        self, queryset: QuerySet[M], arguments: Mapping[str, object] | None = None
+    ) -> Page[dict[str, Any]]:
+        """The page of ``queryset`` that ``arguments`` (by default, the running action's) ask
+        ``pagination_class`` for, its rows serialized."""
+        paginator = self.pagination_class()
+        window = paginator.paginate(
+            queryset, self.context.arguments if arguments is None else arguments
+        )
+        results: list[dict[str, Any]] = self.get_serializer(window.rows, many=True).data
+        return paginator.page(results, window)
+
     def get_object(self, **lookup: LookupValue) -> M:
         """The object named by ``lookup`` (by default, the running action's lookup argument),
         after its object permissions; ``NotFound`` when there is none."""

@@ -7,11 +7,9 @@ included, and calls DRF's hooks (``get_object()``, ``perform_create``, ``perform
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import QuerySet
 from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
 
 from typed_dcrf.actions import action
@@ -55,13 +53,6 @@ class PaginatedListModelMixin(GenericModelConsumer[M, S]):
     def list(self, /, *, data: object = None, **query: object) -> Response[Page[dict[str, Any]]]:
         """One page of the filtered queryset (``data`` is ignored)."""
         return Response.ok(self.paginate_queryset(self.filter_queryset(self.get_queryset())))
-
-    def paginate_queryset(self, queryset: QuerySet[M]) -> Page[dict[str, Any]]:
-        """``queryset``'s page as the running action's arguments ask, serialized."""
-        paginator = self.pagination_class()
-        window = paginator.paginate(queryset, self.context.arguments)
-        results: builtins.list[dict[str, Any]] = self.get_serializer(window.rows, many=True).data
-        return paginator.page(results, window)
 
 
 class RetrieveModelMixin(GenericModelConsumer[M, S]):

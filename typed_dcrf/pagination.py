@@ -86,8 +86,8 @@ class Pagination:
         """``(offset, limit)`` from the validated arguments."""
         raise NotImplementedError
 
-    def following(self, window: Window[Any]) -> dict[str, object]:
-        """The arguments of the page after ``window`` (for streamed lists)."""
+    def following(self, page: Page[Any]) -> dict[str, object]:
+        """The arguments of the page after ``page`` (for streamed lists)."""
         raise NotImplementedError
 
     def limit(self, requested: object) -> int:
@@ -131,8 +131,8 @@ class LimitOffsetPagination(Pagination):
         offset = arguments.get("offset")
         return offset if isinstance(offset, int) else 0, self.limit(arguments.get("limit"))
 
-    def following(self, window: Window[Any]) -> dict[str, object]:
-        return {"offset": window.offset + window.limit, "limit": window.limit}
+    def following(self, page: Page[Any]) -> dict[str, object]:
+        return {"offset": page.offset + page.limit, "limit": page.limit}
 
 
 class PageNumberPagination(Pagination):
@@ -157,5 +157,5 @@ class PageNumberPagination(Pagination):
             raise NotFound("Invalid page.")
         return NumberedPage(results, window.count, window.limit, window.offset, number, pages)
 
-    def following(self, window: Window[Any]) -> dict[str, object]:
-        return {"page": window.offset // window.limit + 2, "page_size": window.limit}
+    def following(self, page: Page[Any]) -> dict[str, object]:
+        return {"page": page.offset // page.limit + 2, "page_size": page.limit}

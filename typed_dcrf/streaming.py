@@ -16,7 +16,7 @@ from typed_dcrf import _envelope, db
 from typed_dcrf.actions import action
 from typed_dcrf.exceptions import NotFound, ParseError
 from typed_dcrf.generics import GenericModelConsumer, M, S
-from typed_dcrf.pagination import Window
+from typed_dcrf.pagination import Page
 from typed_dcrf.responses import Response
 from typed_dcrf.types import JSONValue
 
@@ -53,17 +53,17 @@ class StreamedListModelMixin(GenericModelConsumer[M, S]):
         sent = 0
         finished = False
         try:
-            previous: Window[M] | None = None
+            previous: Page[dict[str, Any]] | None = None
             while not (finished or stop.is_set()):
-                window, page_json = await db.run(self._next_page, previous)
-                previous = window
+                page, page_json = await db.run(self._next_page, previous)
+                previous = page
                 await self.send(
                     _envelope.success(
                         context.action, context.request_id, PARTIAL_CONTENT, page_json
                     )
                 )
-                sent += len(window.rows)
-                finished = window.offset + window.limit >= window.count or not window.rows
+                sent += len(page.results)
+                finished = page.offset + page.limit >= page.count or not page.results
         finally:
             del self._streams[key]
         return Response.ok(StreamEnd(count=sent, cancelled=not finished))
@@ -77,16 +77,14 @@ class StreamedListModelMixin(GenericModelConsumer[M, S]):
         stop.set()
         return Response.no_content()
 
-    def _next_page(self, previous: Window[M] | None) -> tuple[Window[M], str]:
+    def _next_page(self, previous: Page[dict[str, Any]] | None) -> tuple[Page[dict[str, Any]], str]:
         """The page after ``previous`` (the first one when ``None``), serialized."""
         paginator = self.pagination_class()
         arguments = dict(self.context.arguments)
         if previous is not None:
             arguments |= paginator.following(previous)
-        queryset = self.filter_queryset(self.get_queryset())
-        window = paginator.paginate(queryset, arguments)
-        results = self.get_serializer(window.rows, many=True).data
-        return window, paginator.dump_page(paginator.page(list(results), window))
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()), arguments)
+        return page, paginator.dump_page(page)
 
 
 def _stream_key(request_id: JSONValue) -> str:
