@@ -135,13 +135,13 @@ def events(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 @pytest.fixture
 def real_close_old_connections(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep channels' test communicator from turning close_old_connections into a no-op.
+    """Keep the test communicator from turning close_old_connections into a no-op.
 
-    channels.testing swaps ``channels.db.close_old_connections`` for its ``no_op`` while a test
-    awaits a reply (to spare TestCase transactions); with a transactional test the real one is
-    safe, and it is what production runs.
+    typed_dcrf.testing, as channels.testing, swaps ``channels.db.close_old_connections`` for its
+    ``_no_op`` while a test awaits a reply (to spare the test's own connection); with a
+    transactional test the real one is safe, and it is what production runs.
     """
-    monkeypatch.setattr("channels.testing.application.no_op", close_old_connections)
+    monkeypatch.setattr("typed_dcrf.testing._no_op", close_old_connections)
 
 
 @pytest.fixture

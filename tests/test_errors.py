@@ -1,4 +1,5 @@
-"""One error path: client errors keep their status and message; anything else is a bare 500."""
+"""One error path: client errors keep their status and message; anything else, and every 5xx,
+is a reply with a generic message, logged with its traceback."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from typed_dcrf import (
     NotFound,
     PermissionDenied,
     Response,
+    ServerError,
     Throttled,
     ValidationError,
     action,
@@ -32,6 +34,11 @@ class Teapot(APIError):
     status_code = 418
     default_detail = "I'm a teapot."
     default_code = "teapot"
+
+
+class Unavailable(drf_exceptions.APIException):
+    status_code = 503
+    default_detail = "secret: the cache at 10.0.0.3 is down"
 
 
 RAISED: dict[str, BaseException] = {
@@ -53,7 +60,10 @@ RAISED: dict[str, BaseException] = {
     "django_permission": DjangoPermissionDenied("secret reason"),
     "unexpected": RuntimeError("secret: password=hunter2"),
     "key_error": KeyError("secret_key"),
+    "server_error": ServerError("secret: db password is hunter2"),
+    "drf_unavailable": Unavailable(),
 }
+SERVER_ERRORS = {"unexpected", "key_error", "server_error", "drf_unavailable"}
 
 EXPECTED: dict[str, tuple[int, JSONValue]] = {
     "validation": (400, [{"name": ["Too long."], "addr": {"zip": ["Bad zip."]}}]),
@@ -69,11 +79,13 @@ EXPECTED: dict[str, tuple[int, JSONValue]] = {
     "drf_not_found": (404, ["Not found."]),
     "drf_permission": (403, ["You do not have permission to perform this action."]),
     "drf_throttled": (429, ["Request was throttled. Expected available in 3 seconds."]),
-    "django_404": (404, ["Not found."]),
-    "does_not_exist": (404, ["Not found."]),
+    "django_404": (404, ["Not found"]),
+    "does_not_exist": (404, ["Not found"]),
     "django_permission": (403, ["You do not have permission to perform this action."]),
     "unexpected": (500, ["A server error occurred."]),
     "key_error": (500, ["A server error occurred."]),
+    "server_error": (500, ["A server error occurred."]),
+    "drf_unavailable": (503, ["A server error occurred."]),
 }
 
 
@@ -115,18 +127,20 @@ async def test_exceptions_map_to_one_envelope(action_name: str, kind: str) -> No
         assert (await call_raw(client, {"action": "ok"}))["data"] == "fine"
 
 
-async def test_unexpected_exception_is_logged_with_traceback(
-    caplog: pytest.LogCaptureFixture,
+@pytest.mark.parametrize("kind", sorted(SERVER_ERRORS))
+async def test_server_errors_are_logged_with_traceback(
+    kind: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A 500 is logged with the action name and the traceback; the client sees neither."""
+    """A 5xx, raised as such or not, is logged with the action name and the traceback; the
+    client sees neither."""
     with caplog.at_level(logging.ERROR, logger="typed_dcrf"):
         async with ApiClient(FailingConsumer) as client:
-            reply = await call_raw(client, {"action": "fail", "kind": "unexpected"})
+            reply = await call_raw(client, {"action": "fail", "kind": kind})
     assert reply["errors"] == ["A server error occurred."]
     [record] = caplog.records
     assert record.getMessage() == "Unhandled exception in action 'fail'"
     assert record.exc_info is not None
-    assert isinstance(record.exc_info[1], RuntimeError)
+    assert record.exc_info[1] is RAISED[kind]
 
 
 async def test_client_errors_are_not_logged(caplog: pytest.LogCaptureFixture) -> None:

@@ -243,7 +243,7 @@ async def test_get_object_goes_through_filter_queryset(items: list[Item]) -> Non
         for action_name, arguments in hidden:
             await client.send({"action": action_name, "request_id": action_name, **arguments})
             reply = await client.receive()
-            assert (reply["response_status"], reply["errors"]) == (404, ["Not found."])
+            assert (reply["response_status"], reply["errors"]) == (404, ["Not found"])
     assert [row["name"] for row in listed.data] == ["alpha", "gamma", "delta"]
     assert [row["name"] for row in listed_done.data] == ["beta", "alphabet"]
     assert retrieved.data["name"] == "alpha"

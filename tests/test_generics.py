@@ -41,7 +41,7 @@ from typed_dcrf.testing import ApiClient, ErrorReply
 from typed_dcrf.types import JSONObject, JSONValue
 
 CRUD = {"create", "list", "retrieve", "update", "patch", "delete"}
-NOT_FOUND: list[JSONValue] = ["Not found."]
+NOT_FOUND: list[JSONValue] = ["Not found"]
 LOOKUP_ACTIONS: list[tuple[str, JSONObject]] = [
     ("retrieve", {}),
     ("update", {"data": {"name": "Changed", "slug": "changed"}}),
@@ -464,6 +464,33 @@ def test_missing_serializer_is_refused() -> None:
             queryset = Item.objects.all()
 
 
+def test_model_consumer_without_a_model_is_refused() -> None:
+    """class C(ModelConsumer): pass (no type parameters, queryset or serializer) is an error
+    naming the fix, not a consumer answering 405 to everything."""
+    with pytest.raises(ImproperlyConfigured) as caught:
+
+        class Nameless(ModelConsumer):  # type: ignore[type-arg]  # pyright: ignore[reportMissingTypeArgument, reportUnusedClass]
+            pass
+
+    message = str(caught.value)
+    assert "Nameless: no model" in message
+    assert "class Nameless(ModelConsumer[Item, ItemSerializer])" in message
+
+
+def test_generic_base_classes_need_no_model() -> None:
+    """A base declared with type variables stays generic; its concrete subclasses serve."""
+
+    class Audited(ModelConsumer[M, S]):
+        audited = True
+
+    class AuditedItems(Audited[Item, ItemSerializer]):
+        pass
+
+    assert "retrieve" not in Audited.actions
+    assert vars(AuditedItems)["model"] is Item
+    assert "retrieve" in AuditedItems.actions
+
+
 def test_lookup_field_that_is_not_a_model_field_is_refused() -> None:
     """lookup_field="nope": ImproperlyConfigured when the class is created, naming it."""
     with pytest.raises(ImproperlyConfigured) as caught:
@@ -543,7 +570,8 @@ async def test_missing_lookup_is_a_400(items: list[Item]) -> None:
 
 @pytest.mark.django_db(transaction=True)
 async def test_missing_row_is_a_404(items: list[Item]) -> None:
-    """A well-typed lookup naming no row: 404 ["Not found."] from every lookup action."""
+    """A well-typed lookup naming no row: 404 ["Not found"] (DCRF's text) from every lookup
+    action."""
     missing = max(item.pk for item in items) + 100
     async with ApiClient(ItemConsumer) as client:
         for name, arguments in LOOKUP_ACTIONS:

@@ -40,7 +40,6 @@ from typed_dcrf.testing import ApiClient
 from typed_dcrf.types import JSONObject, JSONValue
 
 CRUD = ("create", "list", "retrieve", "update", "patch", "delete")
-NOT_FOUND: list[JSONValue] = ["Not found."]
 STATUSES = {"create": 201, "list": 200, "retrieve": 200, "update": 200, "patch": 200, "delete": 204}
 """DCRF's status of each CRUD action's success."""
 

@@ -33,7 +33,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 NOT_AUTHENTICATED = ["Authentication credentials were not provided."]
 DENIED = ["You do not have permission to perform this action."]
+MISSING = ["Not found"]
+"""The 404 of a missing object (DCRF's text)."""
 NOT_FOUND = ["Not found."]
+"""The 404 of ``raise NotFound``."""
 OWNER_ONLY = "Only its owner may touch this item."
 ASYNC_OWNER_ONLY = "Only its owner may touch this item (async)."
 DONE_ONLY = "Only finished items."
@@ -345,7 +348,7 @@ async def test_missing_object_is_404_without_an_object_check(bob: User) -> None:
             if action_name == "delete":
                 continue  # RefuseDelete refuses it before the lookup
             reply = await ask(client, action_name, **object_frame(action_name, gone))
-            assert reply == error_reply(404, NOT_FOUND, action_name)
+            assert reply == error_reply(404, MISSING, action_name)
     looked_up = [f"action {name}" for name in OBJECT_ACTIONS if name != "delete"]
     assert looked_up == CALLS
 
@@ -500,10 +503,11 @@ async def test_sync_action_checks_permissions_in_its_one_database_trip(
     """A sync action runs has_permission, has_object_permission and the action itself in one
     trip to the database thread."""
     # channels' database_sync_to_async calls close_old_connections on entering and leaving the
-    # thread (channels' test communicator swaps it for its no_op while awaiting): both count.
+    # thread (the test communicator swaps it for its _no_op while awaiting): both count.
     monkeypatch.setattr("channels.db.close_old_connections", record_trip)
-    monkeypatch.setattr("channels.testing.application.no_op", record_trip)
+    monkeypatch.setattr("typed_dcrf.testing._no_op", record_trip)
     async with ApiClient(RecordingItems) as client:
+        THREADS.clear()  # the handshake's check: a trip of its own
         reply = await client.call(RecordingItems.patch, data={"name": "changed"}, pk=bobs.pk)
     assert reply.data["name"] == "changed"
     events = [event for event, _ in THREADS]

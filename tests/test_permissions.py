@@ -9,6 +9,7 @@ from typing import cast
 
 import pytest
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import ImproperlyConfigured
 from rest_framework import permissions as drf
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -65,12 +66,12 @@ def carol(transactional_db: None) -> User:
 class Notes(AsyncAPIConsumer):
     """Actions whose only effect is recording that they ran; subclasses set permissions."""
 
-    @action()
+    @action(method="GET")
     async def retrieve(self, pk: int) -> Response[int]:
         RAN.append("retrieve")
         return Response.ok(pk)
 
-    @action(name="list")
+    @action(name="list", method="GET")
     async def list_all(self) -> Response[list[int]]:
         RAN.append("list")
         return Response.ok([1, 2])
@@ -306,21 +307,31 @@ async def test_can_connect_refuses_the_handshake(permission: type[BasePermission
     assert refused.value.code == REFUSED
 
 
-async def test_drf_is_authenticated_has_no_say_on_connect_but_guards_actions(bob: User) -> None:
-    """DRF IsAuthenticated lets anonymous users connect, answers their actions 401, allows bob."""
-    consumer = guarded(drf.IsAuthenticated)
-    async with ApiClient(consumer) as client:
-        reply = await ask(client, "retrieve", pk=1)
-    assert reply == error_reply(401, NOT_AUTHENTICATED, "retrieve")
-    assert RAN == []
-    async with ApiClient(consumer, user=bob) as client:
+@pytest.mark.parametrize("permission", [drf.IsAuthenticated, drf.IsAdminUser])
+async def test_drf_permissions_refuse_the_handshake_as_in_dcrf(
+    permission: type[drf.BasePermission], carol: User
+) -> None:
+    """A DRF permission answers the handshake (has_permission for a HEAD request), so a
+    consumer moved from DCRF with DRF's IsAuthenticated still refuses anonymous users."""
+    with pytest.raises(ConnectionRefused) as refused:
+        async with ApiClient(guarded(permission)):
+            pass
+    assert refused.value.code == REFUSED
+    async with ApiClient(guarded(permission), user=carol) as client:
         allowed = await client.call(Notes.retrieve, pk=1)
     assert allowed.data == 1
 
 
-async def test_drf_is_admin_user_refuses_non_staff_with_403(bob: User, carol: User) -> None:
-    """DRF IsAdminUser refuses an authenticated non-staff user (403) and allows staff."""
-    consumer = guarded(drf.IsAdminUser)
+class StaffWrites(drf.BasePermission):
+    """DRF: anyone reads (and connects, with a HEAD); only staff runs unsafe actions."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return request.method in drf.SAFE_METHODS or bool(getattr(request.user, "is_staff", False))
+
+
+async def test_drf_permission_refuses_non_staff_with_403(bob: User, carol: User) -> None:
+    """A DRF permission refusing an authenticated user's action is a 403; staff may run it."""
+    consumer = guarded(StaffWrites)
     async with ApiClient(consumer, user=bob) as client:
         reply = await ask(client, "archive", pk=1)
     assert reply == error_reply(403, DENIED, "archive")
@@ -331,7 +342,8 @@ async def test_drf_is_admin_user_refuses_non_staff_with_403(bob: User, carol: Us
 
 
 async def test_drf_read_only_lets_anonymous_users_list_and_retrieve_only() -> None:
-    """IsAuthenticatedOrReadOnly: list/retrieve are GET; any other action name is unsafe."""
+    """IsAuthenticatedOrReadOnly: actions declared method="GET" are reads; any other action
+    name is unsafe."""
     async with ApiClient(guarded(drf.IsAuthenticatedOrReadOnly)) as client:
         listed = await client.call(Notes.list_all)
         retrieved = await client.call(Notes.retrieve, pk=5)
@@ -352,22 +364,24 @@ async def test_drf_read_only_lets_authenticated_users_run_unsafe_actions(bob: Us
 
 
 async def test_drf_permission_gets_the_scope_user_and_the_action_method(bob: User) -> None:
-    """A DRF permission's request carries the scope's user and the action's HTTP method."""
+    """A DRF permission's request carries the scope's user and the HTTP method: HEAD for the
+    handshake, then the action's (its method=, else its upper-cased name)."""
     async with ApiClient(guarded(RecordRequest), user=bob) as client:
         await client.call(Notes.list_all)
         await client.call(Notes.retrieve, pk=1)
         await client.call(Notes.rename, pk=1)
         await client.call(Notes.archive, pk=1)
-    assert [request.user for request in DRF_REQUESTS] == [bob] * 4
-    assert [request.method for request in DRF_REQUESTS] == ["GET", "GET", "RENAME", "ARCHIVE"]
+    assert [request.user for request in DRF_REQUESTS] == [bob] * 5
+    methods = [request.method for request in DRF_REQUESTS]
+    assert methods == ["HEAD", "GET", "GET", "RENAME", "ARCHIVE"]
 
 
 async def test_drf_permission_gets_an_anonymous_user_when_the_scope_has_none() -> None:
     """Without a user in the scope, a DRF permission's request carries an AnonymousUser."""
     async with ApiClient(guarded(RecordRequest)) as client:
         await client.call(Notes.retrieve, pk=1)
-    assert len(DRF_REQUESTS) == 1
-    assert isinstance(DRF_REQUESTS[0].user, AnonymousUser)
+    assert len(DRF_REQUESTS) == 2  # the handshake's and the action's
+    assert all(isinstance(request.user, AnonymousUser) for request in DRF_REQUESTS)
 
 
 @pytest.mark.parametrize(
@@ -381,9 +395,9 @@ async def test_drf_permission_gets_an_anonymous_user_when_the_scope_has_none() -
         pytest.param(~Deny, True, id="~deny"),
         pytest.param(~AsyncAllow, False, id="~async-allow"),
         pytest.param(~AsyncDeny, True, id="~async-deny"),
-        pytest.param(drf.IsAdminUser & Allow, False, id="drf-admin&allow"),
+        pytest.param(drf.IsAdminUser & Allow, None, id="drf-admin&allow"),
         pytest.param(drf.IsAuthenticated & AsyncAllow, True, id="drf-auth&async-allow"),
-        pytest.param(Allow & drf.IsAdminUser, False, id="allow&drf-admin"),
+        pytest.param(Allow & drf.IsAdminUser, None, id="allow&drf-admin"),
         pytest.param(AsyncAllow & drf.IsAuthenticated, True, id="async-allow&drf-auth"),
         pytest.param(Deny | drf.IsAuthenticated, True, id="deny|drf-auth"),
         pytest.param(AsyncDeny | drf.IsAdminUser, False, id="async-deny|drf-admin"),
@@ -405,9 +419,15 @@ async def test_drf_permission_gets_an_anonymous_user_when_the_scope_has_none() -
     ],
 )
 async def test_combined_permissions_follow_boolean_logic(
-    spec: PermissionSpec, allowed: bool, bob: User
+    spec: PermissionSpec, allowed: bool | None, bob: User
 ) -> None:
-    """&, | and ~ over sync, async and DRF operands allow exactly what the formula says."""
+    """&, | and ~ over sync, async and DRF operands allow exactly what the formula says
+    (``None``: the formula refuses bob's handshake already)."""
+    if allowed is None:
+        with pytest.raises(ConnectionRefused):
+            async with ApiClient(guarded(spec), user=bob):
+                pass
+        return
     async with ApiClient(guarded(spec), user=bob) as client:
         renamed = await ask(client, "rename", pk=1)
         archived = await ask(client, "archive", pk=2)
@@ -428,7 +448,8 @@ async def test_combined_permissions_follow_boolean_logic(
         pytest.param(RefuseConnect | AsyncRefuseConnect, False, id="refuse|async-refuse"),
         pytest.param(RefuseConnect | Allow, True, id="refuse|allow"),
         pytest.param(drf.IsAdminUser & AsyncRefuseConnect, False, id="drf-admin&async-refuse"),
-        pytest.param(RefuseConnect | drf.IsAdminUser, True, id="refuse|drf-admin"),
+        pytest.param(RefuseConnect | drf.IsAdminUser, False, id="refuse|drf-admin"),
+        pytest.param(RefuseConnect | drf.AllowAny, True, id="refuse|drf-allow-any"),
         pytest.param(~RefuseConnect, True, id="~refuse"),
         pytest.param(~AsyncRefuseConnect, True, id="~async-refuse"),
         pytest.param(~(Allow | IsAuthenticated), True, id="~(allow|is-authenticated)"),
@@ -437,7 +458,8 @@ async def test_combined_permissions_follow_boolean_logic(
 async def test_combined_can_connect_follows_boolean_logic_and_not_never_refuses(
     spec: PermissionSpec, connects: bool
 ) -> None:
-    """&/| combine can_connect (DRF operands accept); ~ never refuses a connection."""
+    """&/| combine can_connect (DRF operands answer for a HEAD request); ~ never refuses a
+    connection."""
     client = ApiClient(guarded(spec))
     if connects:
         async with client:
@@ -461,15 +483,16 @@ async def test_not_is_authenticated_accepts_anonymous_users_and_refuses_bob(bob:
 
 
 @pytest.mark.parametrize("wrong", [object, IsAuthenticated(), "IsAuthenticated", None])
-def test_wrong_permission_entry_raises_type_error_at_class_definition(wrong: object) -> None:
-    """A permission_classes entry that is not a permission class fails when the class is made."""
-    with pytest.raises(TypeError, match="is not a typed_dcrf or DRF permission class"):
+def test_wrong_permission_entry_is_improperly_configured(wrong: object) -> None:
+    """A permission_classes entry that is not a permission class fails when the class is made,
+    as every other definition error does."""
+    with pytest.raises(ImproperlyConfigured, match="is not a typed_dcrf or DRF permission class"):
         guarded(AllowAny, cast("PermissionSpec", wrong))
 
 
 def test_wrong_permission_entry_error_names_the_consumer_class() -> None:
     """The definition-time error says which consumer's permission_classes holds the mistake."""
-    with pytest.raises(TypeError, match=r"Guarded\.permission_classes"):
+    with pytest.raises(ImproperlyConfigured, match=r"Guarded\.permission_classes"):
         guarded(cast("PermissionSpec", IsAuthenticated()))
 
 
@@ -543,6 +566,6 @@ async def test_drf_permissions_reading_request_auth_keep_the_user() -> None:
     alice = await db.run(User.objects.create_user, username="auth-alice")
     async with ApiClient(ReadsAuthConsumer, user=alice) as client:
         assert (await client.call(ReadsAuthConsumer.secret)).data == "shown"
-    async with ApiClient(ReadsAuthConsumer) as client:
-        await client.send({"action": "secret"})
-        assert (await client.receive())["response_status"] == 401
+    with pytest.raises(ConnectionRefused):
+        async with ApiClient(ReadsAuthConsumer):
+            pass

@@ -8,7 +8,6 @@ import pytest
 from django.test import override_settings
 
 from typed_dcrf import AsyncAPIConsumer, Response, action
-from typed_dcrf.consumers import MESSAGE_TOO_BIG
 from typed_dcrf.testing import ApiClient
 from typed_dcrf.types import JSONValue
 
@@ -78,13 +77,16 @@ async def test_unknown_action_is_405_echoing_the_action() -> None:
 
 
 async def test_missing_action_is_405_with_action_null() -> None:
-    """A frame without an action key is a 405 with action null."""
+    """A frame without an action key is a 405 with action null, in DCRF's words."""
     async with ApiClient(EchoConsumer) as client:
         await client.send({"text": "x", "request_id": 2})
-        reply = await client.receive()
-        assert reply["response_status"] == 405
-        assert reply["action"] is None
-        assert reply["request_id"] == 2
+        assert await client.receive() == {
+            "errors": ["Unable to find action in message body."],
+            "data": None,
+            "action": None,
+            "response_status": 405,
+            "request_id": 2,
+        }
         await assert_still_open(client)
 
 
@@ -166,14 +168,20 @@ async def test_binary_frames_are_400() -> None:
 
 
 @override_settings(TYPED_DCRF={"MAX_FRAME_BYTES": 64})
-async def test_oversized_frame_closes_with_1009() -> None:
-    """A frame over MAX_FRAME_BYTES in UTF-8 (though not in characters) closes with 1009."""
-    frame = '{"action":"echo","text":"' + "é" * 19 + '"}'
+async def test_oversized_frame_is_400_and_keeps_the_connection() -> None:
+    """A frame over MAX_FRAME_BYTES in UTF-8 (though not in characters) is a 400, unparsed."""
+    frame = '{"action":"echo","text":"' + "é" * 19 + '","request_id":1}'
     assert len(frame) < 64 < len(frame.encode())
     async with ApiClient(EchoConsumer) as client:
         await client.send_text(frame)
-        closed = await client.communicator.receive_output(1)
-        assert closed == {"type": "websocket.close", "code": MESSAGE_TOO_BIG}
+        assert await client.receive() == {
+            "errors": ["A frame may be at most 64 bytes."],
+            "data": None,
+            "action": None,
+            "response_status": 400,
+            "request_id": None,
+        }
+        await assert_still_open(client)
 
 
 @override_settings(TYPED_DCRF={"MAX_FRAME_BYTES": 64})

@@ -1,21 +1,23 @@
-"""Response[T]: immutable, 2xx only, and serialized by the action's compiled serializer."""
+"""Response[T]: immutable, 2xx only, and serialized by the action's compiled serializer, which
+never sends inf or NaN."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, cast
 
 import pytest
-from pydantic import BaseModel
+from pydantic import AllowInfNan, BaseModel
 from rest_framework import serializers
 from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
 from typing_extensions import TypedDict
 
 from typed_dcrf import AsyncAPIConsumer, Response, action
-from typed_dcrf.testing import ApiClient
-from typed_dcrf.types import JSONValue
+from typed_dcrf.testing import ApiClient, ErrorReply, Stream, UnexpectedReply
+from typed_dcrf.types import JSONObject, JSONValue
 
 
 @dataclass
@@ -148,3 +150,106 @@ def test_responses_are_immutable() -> None:
     response = Response.ok(1)
     with pytest.raises(dataclasses.FrozenInstanceError):
         response.status = 500  # type: ignore[misc]  # pyright: ignore[reportAttributeAccessIssue]
+
+
+@dataclass
+class Sum:
+    sum: float
+
+
+class FloatConsumer(AsyncAPIConsumer):
+    @action
+    async def add(self, a: float, b: float) -> Response[Sum]:
+        return Response.ok(Sum(a + b))
+
+    @action
+    async def ratio(self, a: float, b: float) -> Response[JSONValue]:
+        return Response.ok({"ratio": a / b if b else float("nan")})
+
+    @action
+    def totals(self, scale: float) -> Response[Totals]:
+        return Response.ok(Totals(count=1, names=[str(scale * 1e308)]))
+
+    @action
+    async def echo_any(self, value: Annotated[float, AllowInfNan(True)]) -> Response[str]:
+        return Response.ok(str(value))
+
+
+@pytest.mark.parametrize(
+    ("frame", "data"),
+    [
+        ({"action": "add", "a": 1.5, "b": 2}, {"sum": 3.5}),
+        ({"action": "ratio", "a": 1, "b": 4}, {"ratio": 0.25}),
+        ({"action": "totals", "scale": 10}, {"count": 1, "names": ["inf"]}),
+    ],
+    ids=["dataclass", "json-value", "a-string-saying-inf"],
+)
+async def test_finite_floats_are_sent(frame: JSONObject, data: JSONValue) -> None:
+    """Finite results are sent as they are, strings that spell "inf" or "NaN" too."""
+    async with ApiClient(FloatConsumer) as client:
+        await client.send(frame)
+        assert (await client.receive())["data"] == data
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [{"action": "add", "a": 1e308, "b": 1e308}, {"action": "ratio", "a": 1, "b": 0}],
+    ids=["inf", "nan"],
+)
+async def test_non_finite_results_are_a_logged_500(
+    frame: JSONObject, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A result holding inf or NaN is a 500 (logged with a hint), never a silent null."""
+    with caplog.at_level(logging.ERROR, logger="typed_dcrf"):
+        async with ApiClient(FloatConsumer) as client:
+            await client.send({**frame, "request_id": 1})
+            reply = await client.receive()
+    assert reply["response_status"] == 500
+    assert reply["errors"] == ["A server error occurred."]
+    [record] = caplog.records
+    assert "produced inf or NaN" in record.getMessage()
+
+
+async def test_test_client_raises_error_reply_for_a_non_finite_result() -> None:
+    """ApiClient.call raises ErrorReply (500) for such a result, not a pydantic error."""
+    async with ApiClient(FloatConsumer) as client:
+        with pytest.raises(ErrorReply) as caught:
+            await client.call(FloatConsumer.add, a=1e308, b=1e308)
+    assert caught.value.status == 500
+
+
+@pytest.mark.parametrize("spelled", ["inf", "-Infinity", "nan", "NaN"])
+async def test_non_finite_arguments_are_400(spelled: str) -> None:
+    """JSON has no inf or NaN; a float argument spelled as one in a string is a 400."""
+    async with ApiClient(FloatConsumer) as client:
+        await client.send({"action": "add", "a": spelled, "b": 1})
+        reply = await client.receive()
+    assert reply["response_status"] == 400
+    assert reply["errors"] == [{"a": ["Input should be a finite number."]}]
+
+
+async def test_an_annotation_may_accept_non_finite_arguments() -> None:
+    """Annotated[float, AllowInfNan(True)] takes "inf" (as pydantic reads it)."""
+    async with ApiClient(FloatConsumer) as client:
+        reply = await client.call(FloatConsumer.echo_any, value=cast("float", "inf"))
+    assert reply.data == "inf"
+
+
+class Counter(AsyncAPIConsumer):
+    @action
+    async def count(self) -> Response[int]:
+        return Response.ok(1)
+
+
+class Spelled(AsyncAPIConsumer):
+    @action
+    async def count(self) -> Response[str]:
+        return Response.ok("one")
+
+
+async def test_test_client_reports_data_not_of_the_declared_type() -> None:
+    """A success reply whose data does not parse into T is an UnexpectedReply naming it."""
+    async with ApiClient(Spelled) as client:
+        await client.send({"action": "count", "request_id": "r"})
+        with pytest.raises(UnexpectedReply, match="replied 'one'"):
+            _ = [page async for page in Stream(client, Counter.count, "r")]

@@ -13,6 +13,9 @@ from rest_framework import permissions as drf
 from tests.app.models import Item
 from tests.app.serializers import ItemSerializer
 from typed_dcrf import (
+    ActionContext,
+    AsyncAPIConsumer,
+    BasePermission,
     PageNumberPagination,
     RetrieveModelMixin,
     StreamedListModelMixin,
@@ -55,8 +58,15 @@ class NumberedStream(StreamedListModelMixin[Item, ItemSerializer]):
     pagination_class = PageNumberPagination
 
 
+class MembersOnly(BasePermission):
+    """Anyone connects; only authenticated users run actions."""
+
+    def has_permission(self, context: ActionContext, consumer: AsyncAPIConsumer) -> bool:
+        return bool(context.user.is_authenticated)
+
+
 class MembersStream(StreamedListModelMixin[Item, ItemSerializer]):
-    permission_classes = (drf.IsAuthenticated,)
+    permission_classes = (MembersOnly,)
 
 
 class Gate:

@@ -37,6 +37,7 @@ from typed_dcrf.pagination import (
 from typed_dcrf.permissions import AllowAny, BasePermission, IsAuthenticated
 from typed_dcrf.responses import Response
 from typed_dcrf.streaming import StreamedListModelMixin, StreamEnd
+from typed_dcrf.tasks import detached
 
 __all__ = [
     "APIError",
@@ -77,4 +78,5 @@ __all__ = [
     "UpdateModelMixin",
     "ValidationError",
     "action",
+    "detached",
 ]

@@ -3,39 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import cast
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlencode
 
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, QueryDict
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from typed_dcrf.types import Scope
 
-# The HTTP method DRF permissions see for each CRUD action; any other action is sent as its
-# upper-cased name, which DRF treats as unsafe (so IsAuthenticatedOrReadOnly guards it).
-ACTION_METHODS = {
-    "create": "POST",
-    "list": "GET",
-    "retrieve": "GET",
-    "update": "PUT",
-    "patch": "PATCH",
-    "delete": "DELETE",
-    "stream_list": "GET",
-    "cancel": "GET",  # stops the connection's own stream; changes no data
-}
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
 
 
 def scope_user(scope: Scope) -> AbstractBaseUser | AnonymousUser:
     """The scope's user (set by channels' AuthMiddleware), or an ``AnonymousUser``."""
     user = scope.get("user")
-    if isinstance(user, AbstractBaseUser | AnonymousUser):
-        return user
     if user is not None and hasattr(user, "is_authenticated"):
-        # channels' UserLazyObject, already resolved by AuthMiddleware.
+        # A user, an AnonymousUser or channels' UserLazyObject, resolved by AuthMiddleware.
         return cast("AbstractBaseUser | AnonymousUser", user)
+    # Imported here: django.contrib.auth's models need the app registry; this module does not.
+    from django.contrib.auth.models import AnonymousUser
+
     return AnonymousUser()
 
 
@@ -47,9 +37,12 @@ class ScopeAuthentication(BaseAuthentication):
         self.user = user
 
     def authenticate(self, request: Request) -> tuple[AbstractBaseUser, None] | None:
-        if isinstance(self.user, AnonymousUser) or not self.user.is_authenticated:
+        from django.contrib.auth.models import AnonymousUser  # see scope_user
+
+        user = self.user
+        if isinstance(user, AnonymousUser) or not user.is_authenticated:
             return None
-        return self.user, None
+        return user, None
 
 
 class _SecureHttpRequest(HttpRequest):
@@ -60,13 +53,13 @@ class _SecureHttpRequest(HttpRequest):
 
 
 def drf_request(
-    scope: Scope, action: str | None, query: Mapping[str, str | Sequence[str]] | None = None
+    scope: Scope, method: str, query: Mapping[str, str | Sequence[str]] | None = None
 ) -> Request:
-    """A DRF ``Request`` for ``action``: the scope's user, path, host and scheme, and ``query``
+    """A DRF ``Request`` with ``method``: the scope's user, path, host and scheme, and ``query``
     as its query parameters (empty by default)."""
     secure = scope.get("scheme") in ("wss", "https")
     http = _SecureHttpRequest() if secure else HttpRequest()
-    http.method = ACTION_METHODS.get(action or "", (action or "GET").upper())
+    http.method = method
     http.path = http.path_info = str(scope.get("path", ""))
     for name, value in scope.get("headers", ()):
         if name == b"host":

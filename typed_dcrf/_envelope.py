@@ -1,4 +1,5 @@
-"""Frames in and replies out: JSON decoding of client frames and encoding of the envelope."""
+"""Frames in and replies out: decoding client frames, encoding envelopes, and the framing of
+multiplexed streams."""
 
 from __future__ import annotations
 
@@ -8,11 +9,17 @@ import re
 from collections.abc import Iterable
 from typing import cast
 
+from pydantic_core import to_json
+
 from typed_dcrf.exceptions import ParseError
 from typed_dcrf.types import Envelope, ErrorList, JSONObject, JSONValue
 
 # A JSON escape of a UTF-16 surrogate; a lone one decodes to a str that cannot be sent back.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+class NonFiniteFloatError(ValueError):
+    """Data to send holds ``inf`` or ``NaN``, which JSON cannot carry."""
 
 
 def _finite_float(literal: str) -> float:
@@ -43,10 +50,13 @@ def _depth(value: object) -> int:
     return deepest
 
 
-def decode_frame(text: str | None, *, max_nesting: int) -> JSONObject:
-    """The client frame as a JSON object, or a ``ParseError``."""
+def decode_frame(text: str | None, *, max_bytes: int, max_nesting: int) -> JSONObject:
+    """The client frame as a JSON object, or a ``ParseError`` saying what is wrong with it."""
     if text is None:
         raise ParseError("Binary frames are not supported; send JSON text frames.")
+    # A str is at most 4 UTF-8 bytes per character: only long frames need encoding.
+    if len(text) * 4 > max_bytes and len(text.encode("utf-8", "surrogatepass")) > max_bytes:
+        raise ParseError(f"A frame may be at most {max_bytes} bytes.")
     try:
         frame = json.loads(text, parse_float=_finite_float, parse_constant=_reject_constant)
         if "\\u" in text and _SURROGATE_ESCAPE.search(text):
@@ -62,8 +72,30 @@ def decode_frame(text: str | None, *, max_nesting: int) -> JSONObject:
     return decoded
 
 
-def success(action: str, request_id: JSONValue, status: int, data_json: str) -> str:
-    """A success reply, around ``data`` already serialized by the action's serializer."""
+def check_finite(encoded: bytes) -> None:
+    """Raise ``NonFiniteFloatError`` if JSON ``encoded`` with ``Infinity``/``NaN`` constants
+    holds one (a cheap scan; only text that mentions them is parsed)."""
+    if (b"Infinity" in encoded or b"NaN" in encoded) and _has_constant(encoded):
+        raise NonFiniteFloatError("inf or NaN cannot be sent as JSON.")
+
+
+def _has_constant(encoded: bytes) -> bool:
+    try:
+        json.loads(encoded, parse_constant=_reject_constant)
+    except ValueError:
+        return True
+    return False
+
+
+def encode(value: object) -> str:
+    """Any value pydantic can serialize (JSON values, dataclasses, models, dates...) as JSON."""
+    encoded = to_json(value, inf_nan_mode="constants")
+    check_finite(encoded)
+    return encoded.decode()
+
+
+def success(action: str | None, request_id: JSONValue, status: int, data_json: str) -> str:
+    """A success reply, around ``data`` already serialized as JSON."""
     return (
         f'{{"errors":[],"data":{data_json},"action":{json.dumps(action)},'
         f'"response_status":{status},"request_id":{json.dumps(request_id)}}}'
@@ -80,3 +112,8 @@ def failure(action: str | None, request_id: JSONValue, status: int, errors: Erro
         "request_id": request_id,
     }
     return json.dumps(envelope)
+
+
+def multiplexed(stream: str, frame: str) -> str:
+    """``frame`` (JSON text) as the ``payload`` of a frame of ``stream``."""
+    return f'{{"stream":{json.dumps(stream)},"payload":{frame}}}'

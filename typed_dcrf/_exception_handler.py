@@ -1,8 +1,8 @@
 """The one place where an exception becomes a reply status and an ``errors`` list.
 
 Client errors (typed_dcrf's, DRF's, Django's 404, PermissionDenied and SuspiciousOperation)
-keep their status and message; anything else is a 500 with a generic message, logged here with
-its traceback.
+keep their status and message; anything else, and every 5xx, is a reply with a generic message,
+logged here with its traceback.
 """
 
 from __future__ import annotations
@@ -20,14 +20,21 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from rest_framework.exceptions import APIException
 
+from typed_dcrf._envelope import NonFiniteFloatError
 from typed_dcrf.exceptions import APIError, NotFound, PermissionDenied, ServerError
 from typed_dcrf.types import ErrorList, JSONValue
 
 logger = logging.getLogger("typed_dcrf")
 
+OBJECT_NOT_FOUND = "Not found"
+"""The 404 detail for a missing object (``Http404``, ``DoesNotExist``): DCRF's exact text."""
+
 SYNC_ONLY_HINT = (
-    "Action %r touched the database from async code. Run ORM calls through "
+    "%s touched the database from async code. Run ORM calls through "
     "typed_dcrf.db.run(...) or @typed_dcrf.db.database_sync, or make the action a sync method."
+)
+NON_FINITE_HINT = (
+    "%s produced inf or NaN, which JSON cannot carry; return a finite number or None instead."
 )
 
 
@@ -51,7 +58,7 @@ def _client_error(exc: BaseException) -> APIError | APIException | None:
     if isinstance(exc, APIError | APIException):
         return exc
     if isinstance(exc, Http404 | ObjectDoesNotExist):
-        return NotFound()
+        return NotFound(OBJECT_NOT_FOUND)
     if isinstance(exc, DjangoPermissionDenied):
         return PermissionDenied()
     if isinstance(exc, SuspiciousOperation):  # a disallowed Host header, say: a 400, as Django
@@ -60,13 +67,17 @@ def _client_error(exc: BaseException) -> APIError | APIException | None:
     return None
 
 
-def handle_exception(exc: BaseException, action: str | None) -> tuple[int, ErrorList]:
-    """Return ``(status, errors)`` for ``exc``, logging it when it is not a client error."""
+def handle_exception(exc: BaseException, where: str) -> tuple[int, ErrorList]:
+    """Return ``(status, errors)`` for ``exc``, raised in ``where`` (such as ``action 'echo'``);
+    a server error is logged with its traceback and answered with a generic message."""
     error = _client_error(exc)
-    if error is not None:
+    if error is not None and error.status_code < 500:
         return error.status_code, format_errors(error.detail)
     if isinstance(exc, SynchronousOnlyOperation):
-        logger.error(SYNC_ONLY_HINT, action, exc_info=exc)
+        logger.error(SYNC_ONLY_HINT, where, exc_info=exc)
+    elif isinstance(exc, NonFiniteFloatError):
+        logger.error(NON_FINITE_HINT, where, exc_info=exc)
     else:
-        logger.error("Unhandled exception in action %r", action, exc_info=exc)
-    return ServerError.status_code, [ServerError.default_detail]
+        logger.error("Unhandled exception in %s", where, exc_info=exc)
+    status = ServerError.status_code if error is None else error.status_code
+    return status, [ServerError.default_detail]

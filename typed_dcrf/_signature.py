@@ -1,8 +1,9 @@
 """Compiles an action's signature, once, into an argument validator and an output serializer.
 
-The parameters become a pydantic-validated TypedDict (so any parameter name is allowed);
-the ``T`` of the ``Response[T]`` return annotation becomes a ``TypeAdapter`` that serializes
-``data`` to JSON and, in the test client, parses it back.
+The parameters become a pydantic-validated TypedDict (so any parameter name is allowed), whose
+floats are finite (an argument "inf" is a 400); the ``T`` of the ``Response[T]`` return
+annotation becomes a ``Codec`` that serializes ``data`` to JSON and, in the test client, parses
+it back.
 """
 
 from __future__ import annotations
@@ -15,38 +16,31 @@ from typing import Any, cast
 
 import typing_extensions
 from django.core.exceptions import ImproperlyConfigured
-from pydantic import PydanticSchemaGenerationError, TypeAdapter
+from pydantic import ConfigDict, PydanticSchemaGenerationError, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
-from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
 
+from typed_dcrf._codec import Codec
 from typed_dcrf.exceptions import ErrorDetail, ValidationError
 from typed_dcrf.responses import Response
 
 RESERVED_NAMES = frozenset({"action", "request_id"})
 """Frame keys that belong to the envelope, so no action parameter may take them."""
 
-
-def _new_typed_dict(name: str, fields: dict[str, object]) -> Any:
-    """A TypedDict class whose fields are only known at run time."""
-    # Type checkers accept the functional TypedDict form only with literal arguments.
-    return typing_extensions.TypedDict(name, fields)  # type: ignore[operator]  # pyright: ignore[reportArgumentType]
+# Type checkers accept the functional TypedDict form only with literal arguments; these classes
+# are made from names and fields known at run time.
+_TYPED_DICT: Any = typing_extensions.TypedDict
 
 
-# DRF's serializer containers are dict/list subclasses pydantic has no schema for: validated and
-# serialized as these, and rebuilt for the test client.
-def _return_dict(value: dict[str, Any]) -> ReturnDict[str, Any]:
-    # The client side has no serializer; DRF accepts None here, its stubs do not.
-    return ReturnDict(value, serializer=cast("Any", None))
+def _new_typed_dict(name: str, fields: Mapping[str, object], config: ConfigDict) -> Any:
+    """A TypedDict class whose fields are only known at run time, validated with ``config``."""
+    typed_dict = _TYPED_DICT(name, dict(fields))
+    typed_dict.__pydantic_config__ = config
+    return typed_dict
 
 
-def _return_list(value: list[Any]) -> ReturnList[Any]:
-    return ReturnList(value, serializer=cast("Any", None))
+_ARGUMENTS_CONFIG = ConfigDict(allow_inf_nan=False)
+"""JSON has no inf or NaN, so a string such as "inf" is refused where a float is expected."""
 
-
-_DRF_CONTAINERS: Mapping[object, tuple[object, Callable[[Any], Any]]] = {
-    ReturnDict: (dict[str, Any], _return_dict),
-    ReturnList: (list[Any], _return_list),
-}
 
 # DRF's wording for the errors clients meet most, so that replies read like DRF's.
 _DRF_MESSAGES: Mapping[str, str] = {
@@ -73,9 +67,8 @@ class CompiledSignature:
 
     parameters: frozenset[str]
     arguments: TypeAdapter[dict[str, Any]]
-    output: TypeAdapter[Any]
-    rebuild: Callable[[Any], Any] | None
-    """Turns the parsed dict / list back into DRF's ReturnDict / ReturnList when ``T`` is one."""
+    output: Codec
+    """Serializes the ``T`` of ``Response[T]``."""
 
     def validate(self, arguments: Mapping[str, object], *, allow_unknown: bool) -> dict[str, Any]:
         """Validated keyword arguments, or a ``ValidationError`` listing every problem."""
@@ -87,15 +80,6 @@ class CompiledSignature:
         if unknown:
             raise ValidationError(field_errors(None, unknown, arguments))
         return validated
-
-    def parse(self, data: object) -> Any:  # the action's T, known to callers only statically
-        """JSON ``data`` back into ``T`` (for the test client)."""
-        value = self.output.validate_python(data)
-        return value if self.rebuild is None else self.rebuild(value)
-
-    def dump_json(self, data: object) -> str:
-        """``data`` as JSON text; data that does not match ``T`` raises (a 500)."""
-        return self.output.dump_json(data, warnings="error").decode()
 
 
 def field_errors(
@@ -187,21 +171,18 @@ def compile_signature(
     where = f"{owner}.{name}"
     hints = _type_hints(func, where)
     fields = parameter_fields(func, where, skip=1, keywords=keywords, hints=hints)
-    arguments_type = _new_typed_dict(f"{where}.arguments", fields)
+    arguments_type = _new_typed_dict(f"{where}.arguments", fields, _ARGUMENTS_CONFIG)
     try:
         arguments = TypeAdapter[dict[str, Any]](arguments_type)
         data_type = response_type(hints, where) if data_type is None else data_type
-        origin = typing.get_origin(data_type) or data_type
-        output_type: Any  # a runtime type form
-        output_type, rebuild = _DRF_CONTAINERS.get(origin, (data_type, None))
-        output = TypeAdapter[Any](output_type)
+        output = Codec(data_type)
     except PydanticSchemaGenerationError as exc:
         msg = f"{where}: a parameter or the Response type is not supported by pydantic: {exc}"
         raise ImproperlyConfigured(msg) from exc
-    if not (arguments.pydantic_complete and output.pydantic_complete):
+    if not (arguments.pydantic_complete and output.complete):
         msg = f"{where}: a parameter or the Response type is not fully defined for pydantic."
         raise ImproperlyConfigured(msg)
-    return CompiledSignature(frozenset(fields), arguments, output, rebuild)
+    return CompiledSignature(frozenset(fields), arguments, output)
 
 
 def _type_hints(func: Callable[..., object], where: str) -> dict[str, object]:

@@ -40,11 +40,14 @@ class Action(Generic[P, R]):
         name: str | None = None,
         atomic: bool | None = None,
         detached: bool = False,
+        method: str | None = None,
     ) -> None:
         self.func: Callable[..., Any] = func  # called with validated keyword arguments
         self.name = name or func.__name__
         self.atomic = atomic
         self.detached = detached
+        self.method = (method or self.name).upper()
+        """The HTTP method DRF permissions and filters see (the upper-cased name, as DCRF)."""
         self.owner = "<unbound>"
         self.attribute = func.__name__
         self._signature: CompiledSignature | None = None
@@ -175,18 +178,27 @@ def action(func: AsyncMethod[P, R], /) -> AsyncAction[P, R]: ...
 @overload
 def action(func: SyncMethod[P, R], /) -> SyncAction[P, R]: ...
 @overload
-def action(*, name: str | None = None, detached: Literal[True]) -> AsyncActionDecorator: ...
-@overload
-def action(*, name: str | None = None, atomic: bool) -> SyncActionDecorator: ...
+def action(
+    *, name: str | None = None, method: str | None = None, detached: Literal[True]
+) -> AsyncActionDecorator: ...
 @overload
 def action(
-    *, name: str | None = None, atomic: None = None, detached: Literal[False] = False
+    *, name: str | None = None, method: str | None = None, atomic: bool
+) -> SyncActionDecorator: ...
+@overload
+def action(
+    *,
+    name: str | None = None,
+    method: str | None = None,
+    atomic: None = None,
+    detached: Literal[False] = False,
 ) -> ActionDecorator: ...
 def action(
     func: Callable[..., Any] | None = None,
     /,
     *,
     name: str | None = None,
+    method: str | None = None,
     atomic: bool | None = None,
     detached: bool = False,
 ) -> Action[Any, Any] | ActionDecorator | AsyncActionDecorator | SyncActionDecorator:
@@ -194,15 +206,21 @@ def action(
 
     Args:
         name: the wire name (defaults to the method name).
+        method: the HTTP method DRF permissions and filter backends see, e.g. ``"GET"`` for
+            an action that changes nothing (default: the upper-cased name, as in DCRF).
         atomic: sync actions only; wrap the call in a transaction (default: the database's
             ``ATOMIC_REQUESTS``).
         detached: async actions only; run as a tracked task so the connection keeps serving.
     """
 
-    def decorate(method: Callable[..., Any]) -> Action[Any, Any]:
-        if inspect.iscoroutinefunction(method):
-            return AsyncAction[Any, Any](method, name=name, atomic=atomic, detached=detached)
-        return SyncAction[Any, Any](method, name=name, atomic=atomic, detached=detached)
+    def decorate(target: Callable[..., Any]) -> Action[Any, Any]:
+        if inspect.iscoroutinefunction(target):
+            return AsyncAction[Any, Any](
+                target, name=name, method=method, atomic=atomic, detached=detached
+            )
+        return SyncAction[Any, Any](
+            target, name=name, method=method, atomic=atomic, detached=detached
+        )
 
     if func is not None:
         return decorate(func)

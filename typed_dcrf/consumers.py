@@ -1,9 +1,10 @@
 """``AsyncAPIConsumer``: the websocket consumer that runs typed actions.
 
-One frame travels: decode → envelope → find the action → validate the arguments → check
-permissions → run (async on the connection's task; sync in the database thread; detached as a
-tracked task) → serialize ``Response.data`` → send. Any exception on the way becomes one error
-reply, built in ``_exception_handler``; the connection stays open.
+One frame travels: ``receive`` decodes it (frame limits included) → ``handle_frame``: envelope →
+find the action → validate the arguments → check permissions → run (async on the connection's
+task; sync in the database thread; detached as a tracked task) → serialize ``Response.data`` →
+``send_envelope``, the one path every frame out takes. Any exception on the way becomes one
+error reply, built in ``_exception_handler``; the connection stays open.
 """
 
 from __future__ import annotations
@@ -12,40 +13,53 @@ import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from types import MappingProxyType
-from typing import Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 
 from typed_dcrf import _envelope, db
+from typed_dcrf._checks import (
+    ACTION,
+    CONNECT,
+    Node,
+    Subject,
+    compile_permissions,
+    evaluate,
+    evaluate_sync,
+    raise_if_refused,
+)
 from typed_dcrf._drf import scope_user
 from typed_dcrf._exception_handler import handle_exception, logger
 from typed_dcrf.actions import Action
 from typed_dcrf.conf import get_settings
 from typed_dcrf.context import ActionContext, current_context
-from typed_dcrf.exceptions import MethodNotAllowed, ParseError, Throttled
-from typed_dcrf.permissions import (
-    AllowAny,
-    Check,
-    PermissionSpec,
-    can_connect,
-    check_action,
-    check_action_sync,
-    compile_permissions,
-)
+from typed_dcrf.exceptions import APIError, MethodNotAllowed, ParseError
+from typed_dcrf.permissions import AllowAny, PermissionSpec
 from typed_dcrf.responses import Response
-from typed_dcrf.types import JSONObject, JSONValue
+from typed_dcrf.tasks import TaskGroup, Work
+from typed_dcrf.types import ErrorList, JSONObject, JSONValue
 
-MESSAGE_TOO_BIG = 1009
-"""The websocket close code sent for a frame larger than ``MAX_FRAME_BYTES``."""
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
+
+T = TypeVar("T")
 
 REFUSED = 4003
 """The close code of a refused handshake (servers answer it with HTTP 403)."""
+
+STREAM = "typed_dcrf.stream"
+"""The scope key naming a consumer's stream when a ``Demultiplexer`` serves it."""
+
+FRAME = "typed_dcrf.frame"
+"""The type of the message a ``Demultiplexer`` hands a decoded frame to a consumer with."""
+
+MISSING_ACTION = "Unable to find action in message body."
+"""The 405 detail for a frame without ``action``: DCRF's exact text."""
 
 
 def _collect_actions(
@@ -98,7 +112,7 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
     actions: ClassVar[Mapping[str, Action[Any, Any]]] = MappingProxyType({})
     """This class's actions by wire name, collected when the class is created."""
 
-    _permissions: ClassVar[tuple[Check, ...]] = ()
+    _permissions: ClassVar[Node | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -110,7 +124,7 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
                 f"{cls.__qualname__}.permission_classes: {exc} List permission classes, not "
                 f"instances, e.g. `permission_classes = (IsAuthenticated,)`."
             )
-            raise TypeError(msg) from exc
+            raise ImproperlyConfigured(msg) from exc
 
     @classmethod
     def _prepare_action(cls, found: Action[Any, Any]) -> Action[Any, Any] | None:
@@ -120,7 +134,7 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._detached: set[asyncio.Task[None]] = set()
+        self._tasks = TaskGroup(type(self).__qualname__)
 
     @property
     def user(self) -> AbstractBaseUser | AnonymousUser:
@@ -135,18 +149,36 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
         except LookupError:
             raise RuntimeError("consumer.context is only available while an action runs.") from None
 
+    @property
+    def stream(self) -> str | None:
+        """The stream this consumer serves on a multiplexed socket (``None``: a plain one)."""
+        stream = self.scope.get(STREAM)
+        return stream if isinstance(stream, str) else None
+
+    # Receiving: every frame reaches handle_frame, decoded here or by a Demultiplexer.
+
     async def dispatch(self, message: dict[str, Any]) -> None:
         # channels closes stale DB connections before every message (a round trip to the DB
         # thread); here that happens only where the DB is used: typed_dcrf.db closes them
         # around every call, and sync actions run through it.
+        kind = message.get("type")
         handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        try:
+            if handler is None:
+                raise LookupError(f"{type(self).__qualname__} has no handler for {kind!r}")
+            await handler(message)
+        except StopConsumer:
+            raise
+        except Exception as exc:  # a channel layer handler failed: logged, the socket stays
+            status, _ = handle_exception(exc, f"the handler of {kind!r}")
+            if status < 500:
+                logger.warning("The handler of %r raised %r", kind, exc)
 
     async def websocket_connect(self, message: Any) -> None:
         try:
-            allowed = await can_connect(self._permissions, self.scope, self)
+            checks = self._permissions
+            subject = Subject(self, None, "HEAD")
+            allowed = checks is None or (await evaluate(checks, CONNECT, subject)).allowed
         except Exception:  # a failing check refuses, never crashes the server task
             logger.exception("Connect check of %s failed", type(self).__qualname__)
             allowed = False
@@ -157,9 +189,7 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
 
     async def websocket_disconnect(self, message: Any) -> None:
         # As channels' version, without its trip to close stale DB connections (see dispatch).
-        for task in self._detached:
-            task.cancel()
-        await asyncio.gather(*self._detached, return_exceptions=True)
+        await self._tasks.close()
         for group in self.groups:
             await self.channel_layer.group_discard(group, self.channel_name)
         await self.disconnect(message["code"])
@@ -167,21 +197,28 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         settings = get_settings()
-        limit = settings.max_frame_bytes
-        # A str is at most 4 UTF-8 bytes per character: only long frames need encoding.
-        if text_data is not None and len(text_data) * 4 > limit and len(text_data.encode()) > limit:
-            await self.close(code=MESSAGE_TOO_BIG)
-            return
         try:
-            frame = _envelope.decode_frame(text_data, max_nesting=settings.max_nesting)
+            frame = _envelope.decode_frame(
+                text_data, max_bytes=settings.max_frame_bytes, max_nesting=settings.max_nesting
+            )
         except ParseError as exc:
             await self._send_error(exc, None, None)
             return
+        await self.handle_frame(frame)
+
+    async def typed_dcrf_frame(self, message: dict[str, Any]) -> None:
+        """A frame a ``Demultiplexer`` decoded for this consumer's stream."""
+        await self.handle_frame(message["frame"])
+
+    async def handle_frame(self, frame: JSONObject) -> None:
+        """Answer one decoded frame (taking ``frame`` over); every outcome is a reply."""
         request_id = frame.pop("request_id", None)
         name = frame.pop("action", None)
         if not isinstance(name, str):
             error = (
-                MethodNotAllowed(name) if name is None else ParseError('"action" must be a string.')
+                MethodNotAllowed(None, MISSING_ACTION)
+                if name is None
+                else ParseError('"action" must be a string.')
             )
             await self._send_error(error, None, request_id)
             return
@@ -191,13 +228,55 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
             return
         if not found.detached:
             await self._run(found, request_id, frame)
-        elif len(self._detached) >= settings.max_detached_actions:
-            busy = Throttled(detail="Too many actions running on this connection; retry later.")
-            await self._send_error(busy, name, request_id)
+            return
+        try:
+            _ = self.start_task(self._run(found, request_id, frame))  # its own reply ends it
+        except APIError as exc:
+            await self._send_error(exc, name, request_id)
+
+    # Sending: every frame out goes through send_envelope.
+
+    async def send_envelope(self, text: str) -> None:
+        """Send one frame, JSON text, to the client: replies, stream pages and pushes alike
+        (framed for the consumer's stream on a multiplexed socket)."""
+        stream = self.stream
+        await self.send(text_data=text if stream is None else _envelope.multiplexed(stream, text))
+
+    async def reply(
+        self,
+        action: str | None,
+        data: object = None,
+        errors: ErrorList | None = None,
+        status: int = 200,
+        request_id: JSONValue = None,
+    ) -> None:
+        """Push a frame in the five-key envelope, as DCRF's ``reply`` does: ``data`` is any
+        value pydantic serializes (JSON values, dataclasses, models, dates...)."""
+        if errors:
+            await self.send_envelope(_envelope.failure(action, request_id, status, errors))
         else:
-            task = asyncio.create_task(self._run(found, request_id, frame))
-            self._detached.add(task)
-            task.add_done_callback(self._detached.discard)
+            await self.send_envelope(
+                _envelope.success(action, request_id, status, _envelope.encode(data))
+            )
+
+    async def send_json(self, content: JSONValue, close: bool = False) -> None:
+        """Push any JSON value as one frame (channels' and DCRF's ``send_json``)."""
+        await self.send_envelope(_envelope.encode(content))
+        if close:
+            await self.close()
+
+    # Detached tasks.
+
+    def start_task(self, work: Work[T]) -> asyncio.Task[T]:
+        """Run ``work`` as a task of this connection, so that it keeps serving frames meanwhile.
+
+        Counted with the detached actions against ``MAX_DETACHED_ACTIONS`` (``Throttled``, a
+        429 in an action, beyond it); its exception is logged; it is cancelled and awaited when
+        the client disconnects.
+        """
+        return self._tasks.start(work, limit=get_settings().max_detached_actions)
+
+    # Running actions.
 
     async def _run(self, found: Action[Any, Any], request_id: JSONValue, frame: JSONObject) -> None:
         try:
@@ -210,7 +289,7 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
         except Exception as exc:  # every failure becomes one error reply
             await self._send_error(exc, found.name, request_id)
         else:
-            await self.send(_envelope.success(found.name, request_id, status, data_json))
+            await self.send_envelope(_envelope.success(found.name, request_id, status, data_json))
 
     async def _call(
         self, found: Action[Any, Any], request_id: JSONValue, frame: JSONObject
@@ -221,7 +300,9 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
         token = current_context.set(context)
         try:
             if found.is_async:
-                await check_action(self._permissions, context, self)
+                if self._permissions is not None:
+                    subject = Subject(self, context, found.method)
+                    raise_if_refused(await evaluate(self._permissions, ACTION, subject), subject)
                 return _serialize(found, await found.func(self, **arguments))
             return await _call_sync(self, found, context, self._permissions)
         finally:
@@ -230,8 +311,9 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
     async def _send_error(
         self, exc: BaseException, action: str | None, request_id: JSONValue
     ) -> None:
-        status, errors = handle_exception(exc, action)
-        await self.send(_envelope.failure(action, request_id, status, errors))
+        where = "a frame" if action is None else f"action {action!r}"
+        status, errors = handle_exception(exc, where)
+        await self.send_envelope(_envelope.failure(action, request_id, status, errors))
 
 
 @db.database_sync
@@ -239,11 +321,13 @@ def _call_sync(
     consumer: AsyncAPIConsumer,
     found: Action[Any, Any],
     context: ActionContext,
-    permissions: Sequence[Check],
+    permissions: Node | None,
 ) -> tuple[int, str]:
     """Check and run a sync action in one trip to the DB thread, atomic as asked (or as
     ``ATOMIC_REQUESTS`` says)."""
-    check_action_sync(permissions, context, consumer)
+    if permissions is not None:
+        subject = Subject(consumer, context, found.method)
+        raise_if_refused(evaluate_sync(permissions, ACTION, subject), subject)
     atomic = found.atomic
     if atomic is None:
         atomic = bool(connection.settings_dict.get("ATOMIC_REQUESTS", False))
@@ -257,4 +341,4 @@ def _serialize(found: Action[Any, Any], response: object) -> tuple[int, str]:
         msg = f"{found!r} returned {type(response).__name__}, not a Response."
         raise TypeError(msg)
     checked = cast("Response[object]", response)
-    return checked.status, found.signature.dump_json(checked.data)
+    return checked.status, found.signature.output.dump_json(checked.data)

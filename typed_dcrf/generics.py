@@ -25,6 +25,7 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.settings import api_settings
 
 from typed_dcrf import db
+from typed_dcrf._checks import OBJECT, Subject, evaluate_sync, raise_if_refused
 from typed_dcrf._drf import drf_request
 from typed_dcrf._lookups import field_type, model_field, model_of
 from typed_dcrf._signature import RESERVED_NAMES, parameter_fields
@@ -32,7 +33,6 @@ from typed_dcrf.actions import Action
 from typed_dcrf.consumers import AsyncAPIConsumer
 from typed_dcrf.context import ActionContext, current_context
 from typed_dcrf.pagination import LimitOffsetPagination, Page, Pagination
-from typed_dcrf.permissions import check_object
 
 M = TypeVar("M", bound=Model)
 S = TypeVar("S", bound=BaseSerializer[Any])
@@ -117,12 +117,13 @@ class GenericModelConsumer(AsyncAPIConsumer, Generic[M, S]):
         (outside actions, as in a channel layer handler: the connection's user, no query)."""
         context = current_context.get(None)
         if context is None:
-            return drf_request(self.scope, None)
+            return drf_request(self.scope, "GET")
         cached = self._request  # read once: detached actions use it from two threads
         if cached is None or cached[0] is not context:
             # The backends' query parameters were validated as `str | list[str]`.
             query = {k: v for k, v in context.arguments.items() if k in self._query_names}
-            request = drf_request(self.scope, context.action, cast("QueryArguments", query))
+            method = self.actions[context.action].method
+            request = drf_request(self.scope, method, cast("QueryArguments", query))
             cached = self._request = (context, request)
         return cached[1]
 
@@ -183,7 +184,10 @@ class GenericModelConsumer(AsyncAPIConsumer, Generic[M, S]):
     def check_object_permissions(self, obj: M) -> None:
         """Raise ``PermissionDenied`` (or ``NotAuthenticated``) unless every permission allows
         ``obj`` (``has_object_permission``)."""
-        check_object(self._permissions, self.context, self, obj)
+        if self._permissions is not None:
+            context = self.context
+            subject = Subject(self, context, self.actions[context.action].method, obj)
+            raise_if_refused(evaluate_sync(self._permissions, OBJECT, subject), subject)
 
     def get_serializer_class(self) -> type[S]:
         """The serializer class; override to pick one per action or user."""
@@ -224,9 +228,16 @@ class GenericModelConsumer(AsyncAPIConsumer, Generic[M, S]):
             )
             if inferred is not None:
                 cls.model = cast("Any", inferred)
-        if not hasattr(cls, "model"):
-            return
         where = cls.__qualname__
+        if not hasattr(cls, "model"):
+            if _is_generic(cls):
+                return  # its concrete subclasses name the model
+            msg = (
+                f"{where}: no model; declare it, e.g. `class {cls.__name__}(ModelConsumer[Item, "
+                f"ItemSerializer])`, or set `queryset`. A base class for other consumers stays "
+                f"generic: `class {cls.__name__}(ModelConsumer[M, S])`."
+            )
+            raise ImproperlyConfigured(msg)
         if cls.queryset is not None and not issubclass(cls.queryset.model, cls.model):
             found = cls.queryset.model.__name__
             msg = f"{where}: queryset is of {found}, not {cls.model.__name__}."
@@ -309,6 +320,12 @@ class GenericModelConsumer(AsyncAPIConsumer, Generic[M, S]):
                 raise ImproperlyConfigured(msg) from exc
             names += [str(parameter["name"]) for parameter in parameters]
         return names
+
+
+def _is_generic(cls: type) -> bool:
+    """Whether ``cls`` was declared with type variables (``class Base(ModelConsumer[M, S])``)."""
+    arguments = [typing.get_args(base) for base in cls.__dict__.get("__orig_bases__", ())]
+    return any(isinstance(argument, TypeVar) for group in arguments for argument in group)
 
 
 def _type_arguments(cls: type) -> tuple[type[Model], type[BaseSerializer[Any]]] | None:

@@ -22,7 +22,7 @@ from typed_dcrf.types import JSONValue
 class CreateModelMixin(GenericModelConsumer[M, S]):
     """``create {data}`` → 201 with the new object."""
 
-    @action()
+    @action(method="POST")
     def create(self, data: Mapping[str, JSONValue]) -> Response[ReturnDict[str, Any]]:
         """Validate ``data`` with the serializer and save a new object."""
         serializer = self.get_serializer(data=data)
@@ -38,7 +38,7 @@ class CreateModelMixin(GenericModelConsumer[M, S]):
 class ListModelMixin(GenericModelConsumer[M, S]):
     """``list`` → 200 with every (filtered) object."""
 
-    @action()
+    @action(method="GET")
     def list(self, /, *, data: object = None, **filters: object) -> Response[ReturnList[Any]]:
         """The filtered queryset, serialized (``data`` is ignored: see ``retrieve``)."""
         queryset = self.filter_queryset(self.get_queryset())
@@ -49,7 +49,7 @@ class PaginatedListModelMixin(GenericModelConsumer[M, S]):
     """``list {limit, offset}`` → 200 with one page, ``{count, results, limit, offset}`` (or
     the arguments and page of another ``pagination_class``)."""
 
-    @action()
+    @action(method="GET")
     def list(self, /, *, data: object = None, **query: object) -> Response[Page[dict[str, Any]]]:
         """One page of the filtered queryset (``data`` is ignored)."""
         return Response.ok(self.paginate_queryset(self.filter_queryset(self.get_queryset())))
@@ -58,7 +58,7 @@ class PaginatedListModelMixin(GenericModelConsumer[M, S]):
 class RetrieveModelMixin(GenericModelConsumer[M, S]):
     """``retrieve {pk}`` → 200 with the object."""
 
-    @action()
+    @action(method="GET")
     def retrieve(
         self, /, *, data: object = None, **lookup: LookupValue
     ) -> Response[ReturnDict[str, Any]]:
@@ -90,7 +90,7 @@ class _SaveMixin(GenericModelConsumer[M, S]):
 class UpdateModelMixin(_SaveMixin[M, S]):
     """``update {pk, data}`` → 200 with the object; ``data`` holds every required field."""
 
-    @action()
+    @action(method="PUT")
     def update(
         self, /, data: Mapping[str, JSONValue], **lookup: LookupValue
     ) -> Response[ReturnDict[str, Any]]:
@@ -101,7 +101,7 @@ class UpdateModelMixin(_SaveMixin[M, S]):
 class PatchModelMixin(_SaveMixin[M, S]):
     """``patch {pk, data}`` → 200 with the object; ``data`` holds the fields to change."""
 
-    @action()
+    @action(method="PATCH")
     def patch(
         self, /, data: Mapping[str, JSONValue], **lookup: LookupValue
     ) -> Response[ReturnDict[str, Any]]:
@@ -112,7 +112,7 @@ class PatchModelMixin(_SaveMixin[M, S]):
 class DeleteModelMixin(GenericModelConsumer[M, S]):
     """``delete {pk}`` → 204 with ``data: null``."""
 
-    @action()
+    @action(method="DELETE")
     def delete(self, /, *, data: object = None, **lookup: LookupValue) -> Response[None]:
         """Delete the object named by the lookup argument (``data`` is ignored)."""
         self.perform_destroy(self.get_object())

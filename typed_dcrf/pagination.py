@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Generic, NotRequired, TypeVar, cast
 
 from django.db.models import Model, QuerySet
-from pydantic import BeforeValidator, TypeAdapter
+from pydantic import BeforeValidator
 
+from typed_dcrf._codec import Codec
 from typed_dcrf.exceptions import NotFound
 
 T = TypeVar("T")
@@ -61,7 +62,7 @@ class Pagination:
     default_limit: ClassVar[int] = 50
     max_limit: ClassVar[int] = 1000
     page_type: ClassVar[type[Page[Any]]] = Page
-    _adapter: ClassVar[TypeAdapter[Page[Any]] | None] = None
+    _codec: ClassVar[Codec | None] = None
 
     @classmethod
     def arguments(cls) -> dict[str, object]:
@@ -76,11 +77,10 @@ class Pagination:
     @classmethod
     def dump_page(cls, page: Page[Any]) -> str:
         """``page`` as JSON (for pages sent outside an action's reply)."""
-        adapter = cls.__dict__.get("_adapter")
-        if adapter is None:
-            adapter = TypeAdapter[Page[Any]](cls.data_type())
-            cls._adapter = adapter
-        return adapter.dump_json(page, warnings="error").decode()
+        codec = cls.__dict__.get("_codec")
+        if codec is None:
+            codec = cls._codec = Codec(cls.data_type())
+        return codec.dump_json(page)
 
     def window(self, arguments: Mapping[str, object]) -> tuple[int, int]:
         """``(offset, limit)`` from the validated arguments."""

@@ -42,7 +42,7 @@ class StreamedListModelMixin(GenericModelConsumer[M, S]):
         super().__init__(*args, **kwargs)
         self._streams: dict[str, asyncio.Event] = {}
 
-    @action(detached=True)
+    @action(method="GET", detached=True)
     async def stream_list(self, /, **query: object) -> Response[StreamEnd]:
         """Send the filtered list page by page (``limit`` rows each) from ``offset``."""
         context = self.context
@@ -68,7 +68,7 @@ class StreamedListModelMixin(GenericModelConsumer[M, S]):
             del self._streams[key]
         return Response.ok(StreamEnd(count=sent, cancelled=not finished))
 
-    @action()
+    @action(method="GET")  # stops the connection's own stream; changes no data
     async def cancel(self, target: JSONValue) -> Response[None]:
         """Stop the running stream whose request_id is ``target`` (404 if there is none)."""
         stop = self._streams.get(_stream_key(target))

@@ -1,6 +1,7 @@
 """A typed test client: ``await client.call(Consumer.action, **kwargs)`` returns ``Response[T]``.
 
-Runs the consumer in-process through channels' ``WebsocketCommunicator``. Arguments are
+Runs the consumer in-process through asgiref's ``ApplicationCommunicator``, as channels'
+``WebsocketCommunicator`` does (which cannot be imported without daphne). Arguments are
 type-checked against the action's own signature; replies are parsed back into ``T``.
 """
 
@@ -8,13 +9,16 @@ from __future__ import annotations
 
 import inspect
 import itertools
-from collections.abc import Mapping
+import json
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar, cast
+from typing import Any, Generic, Self, TypeAlias, TypeVar, cast
+from unittest import mock
 
-from channels.testing.websocket import WebsocketCommunicator
+from asgiref.testing import ApplicationCommunicator
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
+from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import to_jsonable_python
 from typing_extensions import ParamSpec
 
@@ -26,6 +30,45 @@ from typed_dcrf.types import ErrorList, JSONObject, JSONValue
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+ASGIMessage: TypeAlias = Mapping[str, object]
+"""An ASGI event: its ``type`` and the keys that type has."""
+
+
+class Communicator:
+    """An in-process connection to an ASGI application: asgiref's ``ApplicationCommunicator``,
+    typed. As channels' communicator does, it skips the closing of stale database connections
+    while the test awaits, since a test's database belongs to the test (the ``typed_dcrf``
+    pytest plugin closes the database thread's connections after each test)."""
+
+    def __init__(self, application: Callable[..., Awaitable[None]], scope: ASGIMessage) -> None:
+        # asgiref's testing module is not annotated: held as Any, with this class its typed face.
+        self._inner: Any = ApplicationCommunicator(application, scope)  # type: ignore[no-untyped-call]
+
+    async def send_input(self, message: ASGIMessage) -> None:
+        """Hand ``message`` to the application."""
+        with mock.patch("channels.db.close_old_connections", _no_op):
+            await self._inner.send_input(message)
+
+    async def receive_output(self, timeout: float) -> ASGIMessage:  # noqa: ASYNC109
+        """The application's next message (``TimeoutError`` if none comes in ``timeout`` s)."""
+        with mock.patch("channels.db.close_old_connections", _no_op):
+            message = await self._inner.receive_output(timeout)
+        return cast("ASGIMessage", message)
+
+    async def receive_nothing(self, timeout: float) -> bool:  # noqa: ASYNC109
+        """Whether the application sends nothing within ``timeout`` seconds."""
+        nothing = await self._inner.receive_nothing(timeout)
+        return bool(nothing)
+
+    async def wait(self, timeout: float) -> None:  # noqa: ASYNC109
+        """Wait for the application to end."""
+        await self._inner.wait(timeout)
+
+
+def _no_op() -> None:
+    pass
 
 
 class ConnectionRefused(Exception):
@@ -43,6 +86,14 @@ class ErrorReply(Exception):
         super().__init__(f"{status}: {errors}")
         self.status = status
         self.errors = errors
+
+
+class UnexpectedReply(AssertionError):
+    """A success reply whose ``data`` is not of the action's ``Response[T]`` type."""
+
+    def __init__(self, action: Action[Any, Any], reply: JSONObject, problem: str) -> None:
+        super().__init__(f"{action!r} replied {reply['data']!r}: {problem}")
+        self.reply = reply
 
 
 class ApiClient:
@@ -64,19 +115,27 @@ class ApiClient:
         path: str = "/ws/",
         timeout: float = 1.0,
     ) -> None:
-        self.communicator = WebsocketCommunicator(consumer.as_asgi(), path)
-        extra_scope = cast("dict[str, object]", self.communicator.scope)
-        extra_scope.update(scope or {})
+        full_scope: dict[str, object] = {
+            "type": "websocket",
+            "path": path,
+            "query_string": b"",
+            "headers": [],
+            "subprotocols": [],
+            **(scope or {}),
+        }
         if user is not None:
-            extra_scope["user"] = user
+            full_scope["user"] = user
+        self.communicator = Communicator(consumer.as_asgi(), full_scope)
         self.timeout = timeout
         self._request_ids = itertools.count(1)
         self._pending: list[JSONObject] = []  # replies received while ``call`` awaited another
 
     async def __aenter__(self) -> Self:
-        connected, code = await self.communicator.connect(self.timeout)
-        if not connected:
-            raise ConnectionRefused(code)
+        await self.communicator.send_input({"type": "websocket.connect"})
+        answer = await self.communicator.receive_output(self.timeout)
+        if answer["type"] != "websocket.accept":
+            code = answer.get("code", 1000)
+            raise ConnectionRefused(code if isinstance(code, int | str) else None)
         return self
 
     async def __aexit__(
@@ -85,19 +144,20 @@ class ApiClient:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        await self.communicator.disconnect(timeout=self.timeout)
+        await self.communicator.send_input({"type": "websocket.disconnect", "code": 1000})
+        await self.communicator.wait(self.timeout)
 
     async def send(self, frame: JSONValue) -> None:
         """Send ``frame`` as one JSON text frame, exactly as given."""
-        await self.communicator.send_json_to(frame)
+        await self.send_text(json.dumps(frame))
 
     async def send_text(self, text: str) -> None:
         """Send raw text (for malformed-frame tests)."""
-        await self.communicator.send_to(text_data=text)
+        await self.communicator.send_input({"type": "websocket.receive", "text": text})
 
     async def send_bytes(self, data: bytes) -> None:
         """Send a binary frame."""
-        await self.communicator.send_to(bytes_data=data)
+        await self.communicator.send_input({"type": "websocket.receive", "bytes": data})
 
     async def receive(self) -> JSONObject:
         """The next reply frame, decoded (``TimeoutError`` when none comes in time)."""
@@ -105,7 +165,7 @@ class ApiClient:
             return self._pending.pop(0)
         return await self._receive_frame()
 
-    # Mirrors WebsocketCommunicator.receive_nothing, which takes the same timeout argument.
+    # Mirrors asgiref's receive_nothing, which takes the same timeout argument.
     async def receive_nothing(self, timeout: float = 0.1) -> bool:  # noqa: ASYNC109
         """Whether no frame is waiting or arrives within ``timeout`` seconds."""
         return not self._pending and await self.communicator.receive_nothing(timeout)
@@ -153,8 +213,11 @@ class ApiClient:
         return reply
 
     async def _receive_frame(self) -> JSONObject:
-        received = await self.communicator.receive_json_from(self.timeout)
-        return cast("JSONObject", received)
+        message = await self.communicator.receive_output(self.timeout)
+        text = message.get("text")
+        if message["type"] != "websocket.send" or not isinstance(text, str):
+            raise AssertionError(f"expected a text frame, the consumer sent {message!r}")
+        return cast("JSONObject", json.loads(text))
 
 
 class Stream(Generic[R]):
@@ -177,7 +240,11 @@ class Stream(Generic[R]):
         status = _status(reply)
         if status == PARTIAL_CONTENT:
             return reply["data"]
-        self._response = Response(self.action.signature.parse(reply["data"]), status)
+        try:
+            data = self.action.signature.output.parse(reply["data"])
+        except PydanticValidationError as exc:
+            raise UnexpectedReply(self.action, reply, str(exc)) from None
+        self._response = Response(data, status)
         raise StopAsyncIteration
 
     @property
