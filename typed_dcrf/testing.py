@@ -10,9 +10,9 @@ from __future__ import annotations
 import inspect
 import itertools
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Generic, Self, TypeAlias, TypeVar, cast
+from typing import Any, Generic, Self, TypeVar, cast
 from unittest import mock
 
 from asgiref.testing import ApplicationCommunicator
@@ -24,16 +24,13 @@ from typing_extensions import ParamSpec
 
 from typed_dcrf.actions import Action
 from typed_dcrf.consumers import AsyncAPIConsumer
+from typed_dcrf.multiplex import Demultiplexer
 from typed_dcrf.responses import Response
 from typed_dcrf.streaming import PARTIAL_CONTENT
-from typed_dcrf.types import ErrorList, JSONObject, JSONValue
+from typed_dcrf.types import ASGIApp, ASGIMessage, ErrorList, JSONObject, JSONValue, Scope
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-ASGIMessage: TypeAlias = Mapping[str, object]
-"""An ASGI event: its ``type`` and the keys that type has."""
 
 
 class Communicator:
@@ -42,7 +39,7 @@ class Communicator:
     while the test awaits, since a test's database belongs to the test (the ``typed_dcrf``
     pytest plugin closes the database thread's connections after each test)."""
 
-    def __init__(self, application: Callable[..., Awaitable[None]], scope: ASGIMessage) -> None:
+    def __init__(self, application: ASGIApp, scope: Scope) -> None:
         # asgiref's testing module is not annotated: held as Any, with this class its typed face.
         self._inner: Any = ApplicationCommunicator(application, scope)  # type: ignore[no-untyped-call]
 
@@ -97,10 +94,12 @@ class UnexpectedReply(AssertionError):
 
 
 class ApiClient:
-    """An in-process websocket client for one consumer class.
+    """An in-process websocket client for one consumer class (or one ``Demultiplexer``).
 
     Args:
-        consumer: the consumer class under test.
+        consumer: the consumer class under test, or a ``Demultiplexer`` subclass.
+        stream_name: with a ``Demultiplexer``, the stream that ``send`` and ``call`` frames go
+            to, and whose frames ``receive`` unwraps (other frames come as they are).
         user: put in the scope as ``scope["user"]`` (as channels' AuthMiddleware would).
         scope: extra scope keys (``url_route``, ``session``...).
         timeout: seconds to wait for each reply.
@@ -108,8 +107,9 @@ class ApiClient:
 
     def __init__(
         self,
-        consumer: type[AsyncAPIConsumer],
+        consumer: type[AsyncAPIConsumer] | type[Demultiplexer],
         *,
+        stream_name: str | None = None,
         user: AbstractBaseUser | AnonymousUser | None = None,
         scope: Mapping[str, object] | None = None,
         path: str = "/ws/",
@@ -125,7 +125,9 @@ class ApiClient:
         }
         if user is not None:
             full_scope["user"] = user
-        self.communicator = Communicator(consumer.as_asgi(), full_scope)
+        # channels types its apps with asgiref's event TypedDicts; these are such events.
+        self.communicator = Communicator(cast("ASGIApp", consumer.as_asgi()), full_scope)
+        self.stream_name = stream_name
         self.timeout = timeout
         self._request_ids = itertools.count(1)
         self._pending: list[JSONObject] = []  # replies received while ``call`` awaited another
@@ -148,7 +150,9 @@ class ApiClient:
         await self.communicator.wait(self.timeout)
 
     async def send(self, frame: JSONValue) -> None:
-        """Send ``frame`` as one JSON text frame, exactly as given."""
+        """Send ``frame`` as one JSON text frame (the payload of a ``stream_name`` frame)."""
+        if self.stream_name is not None:
+            frame = {"stream": self.stream_name, "payload": frame}
         await self.send_text(json.dumps(frame))
 
     async def send_text(self, text: str) -> None:
@@ -217,7 +221,11 @@ class ApiClient:
         text = message.get("text")
         if message["type"] != "websocket.send" or not isinstance(text, str):
             raise AssertionError(f"expected a text frame, the consumer sent {message!r}")
-        return cast("JSONObject", json.loads(text))
+        frame = cast("JSONObject", json.loads(text))
+        payload = frame.get("payload")
+        if self.stream_name is not None and frame.get("stream") == self.stream_name:
+            return cast("JSONObject", payload)
+        return frame
 
 
 class Stream(Generic[R]):

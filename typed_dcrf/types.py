@@ -5,7 +5,7 @@ A leaf module: it imports nothing from the package, so every other module may im
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from typing_extensions import TypeAliasType, TypedDict
@@ -30,6 +30,14 @@ ErrorList: TypeAlias = list[JSONValue]
 # The ASGI scope is a heterogeneous mapping whose extra keys (user, session, url_route)
 # are set by middleware; its values are untyped by the ASGI spec, so Any is accurate here.
 Scope: TypeAlias = Mapping[str, Any]
+
+# An ASGI event's keys and their types depend on its "type": Any, as for the scope.
+ASGIMessage: TypeAlias = Mapping[str, Any]
+"""An ASGI event, such as ``{"type": "websocket.send", "text": ...}``."""
+Receive: TypeAlias = Callable[[], Awaitable[ASGIMessage]]
+Send: TypeAlias = Callable[[ASGIMessage], Awaitable[None]]
+ASGIApp: TypeAlias = Callable[[Scope, Receive, Send], Awaitable[None]]
+"""An ASGI 3 application, such as ``Consumer.as_asgi()``."""
 
 
 class Envelope(TypedDict):
