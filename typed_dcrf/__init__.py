@@ -1,43 +1,103 @@
-"""typed_dcrf: typed, async-first websocket APIs for Django Channels, DCRF-compatible."""
+"""typed_dcrf: typed, async-first websocket APIs for Django Channels, DCRF-compatible.
 
-from typed_dcrf.actions import Action, AsyncAction, SyncAction, action
-from typed_dcrf.consumers import AsyncAPIConsumer
-from typed_dcrf.context import ActionContext
-from typed_dcrf.exceptions import (
-    APIError,
-    MethodNotAllowed,
-    NotAuthenticated,
-    NotFound,
-    ParseError,
-    PermissionDenied,
-    ServerError,
-    Throttled,
-    ValidationError,
-)
-from typed_dcrf.generics import GenericModelConsumer, LookupValue
-from typed_dcrf.mixins import (
-    CreateModelMixin,
-    DeleteModelMixin,
-    ListModelMixin,
-    ModelConsumer,
-    PaginatedListModelMixin,
-    PaginatedModelConsumer,
-    PatchModelMixin,
-    ReadOnlyModelConsumer,
-    RetrieveModelMixin,
-    UpdateModelMixin,
-)
-from typed_dcrf.pagination import (
-    LimitOffsetPagination,
-    NumberedPage,
-    Page,
-    PageNumberPagination,
-    Pagination,
-)
-from typed_dcrf.permissions import AllowAny, BasePermission, IsAuthenticated
-from typed_dcrf.responses import Response
-from typed_dcrf.streaming import StreamedListModelMixin, StreamEnd
-from typed_dcrf.tasks import detached
+Names are imported on first use, so that ``typed_dcrf.exceptions``, ``typed_dcrf.responses`` and
+the other modules that do not need Django's settings can be imported before they are configured.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typed_dcrf.actions import (
+        Action,
+        AsyncAction,
+        SyncAction,
+        action,
+    )
+    from typed_dcrf.consumers import AsyncAPIConsumer
+    from typed_dcrf.context import ActionContext
+    from typed_dcrf.exceptions import (
+        APIError,
+        MethodNotAllowed,
+        NotAuthenticated,
+        NotFound,
+        ParseError,
+        PermissionDenied,
+        ServerError,
+        Throttled,
+        ValidationError,
+    )
+    from typed_dcrf.generics import GenericModelConsumer, LookupValue
+    from typed_dcrf.mixins import (
+        CreateModelMixin,
+        DeleteModelMixin,
+        ListModelMixin,
+        ModelConsumer,
+        PaginatedListModelMixin,
+        PaginatedModelConsumer,
+        PatchModelMixin,
+        ReadOnlyModelConsumer,
+        RetrieveModelMixin,
+        UpdateModelMixin,
+    )
+    from typed_dcrf.multiplex import Demultiplexer
+    from typed_dcrf.pagination import (
+        LimitOffsetPagination,
+        NumberedPage,
+        Page,
+        PageNumberPagination,
+        Pagination,
+    )
+    from typed_dcrf.permissions import AllowAny, BasePermission, IsAuthenticated
+    from typed_dcrf.responses import Response
+    from typed_dcrf.streaming import StreamedListModelMixin, StreamEnd
+    from typed_dcrf.tasks import detached
+
+_EXPORTS: dict[str, str] = {
+    "APIError": "typed_dcrf.exceptions",
+    "Action": "typed_dcrf.actions",
+    "ActionContext": "typed_dcrf.context",
+    "AllowAny": "typed_dcrf.permissions",
+    "AsyncAPIConsumer": "typed_dcrf.consumers",
+    "AsyncAction": "typed_dcrf.actions",
+    "BasePermission": "typed_dcrf.permissions",
+    "CreateModelMixin": "typed_dcrf.mixins",
+    "DeleteModelMixin": "typed_dcrf.mixins",
+    "Demultiplexer": "typed_dcrf.multiplex",
+    "GenericModelConsumer": "typed_dcrf.generics",
+    "IsAuthenticated": "typed_dcrf.permissions",
+    "LimitOffsetPagination": "typed_dcrf.pagination",
+    "ListModelMixin": "typed_dcrf.mixins",
+    "LookupValue": "typed_dcrf.generics",
+    "MethodNotAllowed": "typed_dcrf.exceptions",
+    "ModelConsumer": "typed_dcrf.mixins",
+    "NotAuthenticated": "typed_dcrf.exceptions",
+    "NotFound": "typed_dcrf.exceptions",
+    "NumberedPage": "typed_dcrf.pagination",
+    "Page": "typed_dcrf.pagination",
+    "PageNumberPagination": "typed_dcrf.pagination",
+    "PaginatedListModelMixin": "typed_dcrf.mixins",
+    "PaginatedModelConsumer": "typed_dcrf.mixins",
+    "Pagination": "typed_dcrf.pagination",
+    "ParseError": "typed_dcrf.exceptions",
+    "PatchModelMixin": "typed_dcrf.mixins",
+    "PermissionDenied": "typed_dcrf.exceptions",
+    "ReadOnlyModelConsumer": "typed_dcrf.mixins",
+    "Response": "typed_dcrf.responses",
+    "RetrieveModelMixin": "typed_dcrf.mixins",
+    "ServerError": "typed_dcrf.exceptions",
+    "StreamEnd": "typed_dcrf.streaming",
+    "StreamedListModelMixin": "typed_dcrf.streaming",
+    "SyncAction": "typed_dcrf.actions",
+    "Throttled": "typed_dcrf.exceptions",
+    "UpdateModelMixin": "typed_dcrf.mixins",
+    "ValidationError": "typed_dcrf.exceptions",
+    "action": "typed_dcrf.actions",
+    "detached": "typed_dcrf.tasks",
+}
+"""The module of each public name."""
 
 __all__ = [
     "APIError",
@@ -49,6 +109,7 @@ __all__ = [
     "BasePermission",
     "CreateModelMixin",
     "DeleteModelMixin",
+    "Demultiplexer",
     "GenericModelConsumer",
     "IsAuthenticated",
     "LimitOffsetPagination",
@@ -80,3 +141,17 @@ __all__ = [
     "action",
     "detached",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """The public ``name``, imported from its module on first use."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'typed_dcrf' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
