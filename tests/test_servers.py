@@ -1,0 +1,307 @@
+"""Real servers: uvicorn and daphne on 127.0.0.1, driven by a real websocket client, on the
+plain and the multiplexed route. Every frame gets its answer; no socket is dropped."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncGenerator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, cast
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from typed_dcrf.types import JSONObject, JSONValue
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = "tests.server.asgi:application"
+FRAME_LIMIT = 65_536
+"""MAX_FRAME_BYTES in tests/server/settings.py."""
+DAPHNE_CAP = 1_048_576
+"""daphne's own default cap on a message (--websocket-max-message-size)."""
+TIMEOUT = 10.0
+"""Seconds for any one reply: far more than one needs, so only a lost reply fails."""
+
+Server = Literal["uvicorn", "daphne"]
+Route = Literal["plain", "multiplexed"]
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("TEST_DB") == "postgres",
+    reason="runs in the SQLite pass: the servers use a SQLite file of their own",
+)
+
+
+@dataclass(frozen=True)
+class Running:
+    """A server process serving tests/server/asgi.py on 127.0.0.1."""
+
+    kind: Server
+    port: int
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def command(kind: Server, port: int) -> list[str]:
+    if kind == "uvicorn":
+        options = ["--host", "127.0.0.1", "--port", str(port), "--lifespan", "off"]
+        return [sys.executable, "-m", "uvicorn", APP, *options, "--ws", "websockets"]
+    return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), APP]
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited: {log.read_text()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        except OSError:
+            time.sleep(0.1)
+        else:
+            return
+    raise RuntimeError(f"the server did not listen within 30 s: {log.read_text()}")
+
+
+@pytest.fixture(scope="module", params=["uvicorn", "daphne"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Running]:
+    """A migrated SQLite database and a server process on it, for this module's tests."""
+    kind = cast("Server", request.param)
+    directory = tmp_path_factory.mktemp(kind)
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.server.settings",
+        "TYPED_DCRF_SERVER_DB": str(directory / "db.sqlite3"),
+        "PYTHONPATH": str(ROOT),
+    }
+    migrate = [sys.executable, "-m", "django", "migrate", "--verbosity", "0"]
+    subprocess.run(migrate, cwd=ROOT, env=environment, check=True, timeout=120)
+    port = free_port()
+    log = directory / "server.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command(kind, port), cwd=ROOT, env=environment, stdout=output, stderr=output
+        )
+    try:
+        wait_for_port(port, process, log)
+        yield Running(kind, port)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@asynccontextmanager
+async def socket_to(running: Running, route: Route) -> AsyncGenerator[ClientConnection]:
+    path = "/ws/items/" if route == "plain" else "/ws/"
+    url = f"ws://127.0.0.1:{running.port}{path}"
+    async with connect(url, compression=None, proxy=None, max_size=None) as client:
+        yield client
+
+
+def framed(route: Route, payload: JSONObject) -> str:
+    """``payload`` as the route expects it: as it is, or in the ``items`` stream."""
+    return json.dumps(payload if route == "plain" else {"stream": "items", "payload": payload})
+
+
+async def receive(client: ClientConnection, route: Route) -> JSONObject:
+    """The next reply, taken out of its ``items`` stream frame on the multiplexed route."""
+    async with asyncio.timeout(TIMEOUT):
+        text = await client.recv()
+    frame = cast("JSONObject", json.loads(text))
+    if route == "multiplexed" and frame.get("stream") == "items":
+        return cast("JSONObject", frame["payload"])
+    return frame
+
+
+async def ask(client: ClientConnection, route: Route, payload: JSONObject) -> JSONObject:
+    await client.send(framed(route, payload))
+    return await receive(client, route)
+
+
+def envelope(
+    action: str | None,
+    status: int,
+    *,
+    data: JSONValue = None,
+    errors: list[JSONValue] | None = None,
+    request_id: JSONValue = None,
+) -> JSONObject:
+    return {
+        "errors": errors or [],
+        "data": data,
+        "action": action,
+        "response_status": status,
+        "request_id": request_id,
+    }
+
+
+async def assert_still_open(client: ClientConnection, route: Route) -> None:
+    reply = await ask(client, route, {"action": "add", "a": 1, "b": 2, "request_id": "alive"})
+    assert reply == envelope("add", 200, data=3.0, request_id="alive")
+
+
+ROUTES = pytest.mark.parametrize("route", ["plain", "multiplexed"])
+
+
+@ROUTES
+async def test_crud_and_a_custom_action(server: Running, route: Route) -> None:
+    """create, list, retrieve, patch, update, delete and a typed custom action, frame by frame."""
+    slug = f"{server.kind}-{route}"
+    async with socket_to(server, route) as client:
+        data: JSONObject = {"name": "milk", "slug": slug}
+        created = await ask(client, route, {"action": "create", "data": data, "request_id": 1})
+        row = cast("JSONObject", created["data"])
+        pk = row["id"]
+        assert created == envelope("create", 201, data=row, request_id=1)
+        assert (row["name"], row["slug"], row["done"]) == ("milk", slug, False)
+        listed = await ask(client, route, {"action": "list", "request_id": 2})
+        assert row in cast("list[JSONValue]", listed["data"])
+        retrieved = await ask(client, route, {"action": "retrieve", "pk": pk, "request_id": 3})
+        assert retrieved == envelope("retrieve", 200, data=row, request_id=3)
+        patch: JSONObject = {"action": "patch", "pk": pk, "data": {"done": True}, "request_id": 4}
+        patched = await ask(client, route, patch)
+        assert cast("JSONObject", patched["data"])["done"] is True
+        update: JSONObject = {"action": "update", "pk": pk, "data": {**data, "name": "oat milk"}}
+        updated = await ask(client, route, update)
+        assert cast("JSONObject", updated["data"])["name"] == "oat milk"
+        deleted = await ask(client, route, {"action": "delete", "pk": pk, "request_id": 6})
+        assert deleted == envelope("delete", 204, request_id=6)
+        missing = await ask(client, route, {"action": "retrieve", "pk": pk, "request_id": 7})
+        assert missing == envelope("retrieve", 404, errors=["Not found"], request_id=7)
+        assert await ask(client, route, {"action": "add", "a": 0.5, "b": 2}) == envelope(
+            "add", 200, data=2.5
+        )
+
+
+MALFORMED: list[tuple[str, str | bytes, JSONObject]] = [
+    ("invalid-json", "{not json", envelope(None, 400, errors=["Malformed JSON."])),
+    ("empty", "", envelope(None, 400, errors=["Malformed JSON."])),
+    ("array", "[1, 2]", envelope(None, 400, errors=["A frame must be a JSON object."])),
+    (
+        "binary",
+        b'{"action": "add"}',
+        envelope(None, 400, errors=["Binary frames are not supported; send JSON text frames."]),
+    ),
+    (
+        "oversize",
+        json.dumps({"action": "add", "a": 1, "b": 2, "pad": "x" * FRAME_LIMIT}),
+        envelope(None, 400, errors=[f"A frame may be at most {FRAME_LIMIT} bytes."]),
+    ),
+]
+
+
+@ROUTES
+@pytest.mark.parametrize(("case", "frame", "expected"), MALFORMED, ids=[m[0] for m in MALFORMED])
+async def test_malformed_frames_are_answered_and_the_socket_stays(
+    server: Running, route: Route, case: str, frame: str | bytes, expected: JSONObject
+) -> None:
+    """Every malformed frame gets its 400 on both servers and both routes; the socket stays."""
+    async with socket_to(server, route) as client:
+        await client.send(frame)
+        async with asyncio.timeout(TIMEOUT):
+            assert json.loads(await client.recv()) == expected
+        await assert_still_open(client, route)
+
+
+MULTIPLEXED_ONLY: list[tuple[str, str, JSONObject]] = [
+    (
+        "missing-stream",
+        json.dumps({"payload": {"action": "add"}}),
+        envelope(
+            None, 400, errors=['A multiplexed frame is {"stream": <name>, "payload": <frame>}.']
+        ),
+    ),
+    (
+        "unknown-stream",
+        json.dumps({"stream": "nope", "payload": {"action": "add", "request_id": 3}}),
+        {
+            "stream": "nope",
+            "payload": envelope("add", 404, errors=['No stream "nope".'], request_id=3),
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "frame", "expected"), MULTIPLEXED_ONLY, ids=[m[0] for m in MULTIPLEXED_ONLY]
+)
+async def test_unroutable_multiplexed_frames_are_answered(
+    server: Running, case: str, frame: str, expected: JSONObject
+) -> None:
+    """A frame with no stream, or an unknown one, gets an error frame; the socket stays."""
+    async with socket_to(server, "multiplexed") as client:
+        await client.send(frame)
+        async with asyncio.timeout(TIMEOUT):
+            assert json.loads(await client.recv()) == expected
+        await assert_still_open(client, "multiplexed")
+
+
+@ROUTES
+async def test_missing_action_and_crashing_action(server: Running, route: Route) -> None:
+    """No action is a 405 in DCRF's words; a crashing action a masked 500; the socket stays."""
+    async with socket_to(server, route) as client:
+        no_action = await ask(client, route, {"request_id": 1})
+        assert no_action == envelope(
+            None, 405, errors=["Unable to find action in message body."], request_id=1
+        )
+        crashed = await ask(client, route, {"action": "crash", "request_id": 2})
+        assert crashed == envelope("crash", 500, errors=["A server error occurred."], request_id=2)
+        await assert_still_open(client, route)
+
+
+@ROUTES
+async def test_twenty_concurrent_clients_get_every_reply_in_order(
+    server: Running, route: Route
+) -> None:
+    """20 clients at once, 25 pipelined requests each: each gets all its replies, in order."""
+
+    async def one_client(number: int) -> list[JSONValue]:
+        async with socket_to(server, route) as client:
+            for index in range(25):
+                await client.send(
+                    framed(route, {"action": "add", "a": number, "b": index, "request_id": index})
+                )
+            replies = [await receive(client, route) for _ in range(25)]
+        assert [reply["data"] for reply in replies] == [float(number + i) for i in range(25)]
+        return [reply["request_id"] for reply in replies]
+
+    results = await asyncio.gather(*(one_client(number) for number in range(20)))
+    assert results == [list(range(25))] * 20
+
+
+@ROUTES
+async def test_a_frame_over_the_servers_own_cap(server: Running, route: Route) -> None:
+    """Above daphne's own 1 MiB cap, daphne drops the connection before typed_dcrf sees the
+    frame (as the README says); uvicorn, whose cap is 16 MiB, passes it on: a 400."""
+    frame = json.dumps({"action": "add", "pad": "x" * DAPHNE_CAP})
+    async with socket_to(server, route) as client:
+        await client.send(frame)
+        if server.kind == "daphne":
+            with pytest.raises(ConnectionClosed):
+                async with asyncio.timeout(TIMEOUT):
+                    await client.recv()
+        else:
+            async with asyncio.timeout(TIMEOUT):
+                reply = json.loads(await client.recv())
+            assert reply == envelope(
+                None, 400, errors=[f"A frame may be at most {FRAME_LIMIT} bytes."]
+            )
+            await assert_still_open(client, route)
