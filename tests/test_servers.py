@@ -28,6 +28,8 @@ FRAME_LIMIT = 65_536
 """MAX_FRAME_BYTES in tests/server/settings.py."""
 DAPHNE_CAP = 1_048_576
 """daphne's own default cap on a message (--websocket-max-message-size)."""
+UVICORN_CAP = 16_777_216
+"""uvicorn's own default cap on a message (--ws-max-size)."""
 TIMEOUT = 10.0
 """Seconds for any one reply: far more than one needs, so only a lost reply fails."""
 
@@ -112,7 +114,7 @@ def server(
 async def socket_to(running: Running, route: Route) -> AsyncGenerator[ClientConnection]:
     path = "/ws/items/" if route == "plain" else "/ws/"
     url = f"ws://127.0.0.1:{running.port}{path}"
-    async with connect(url, compression=None, proxy=None, max_size=None) as client:
+    async with connect(url, compression=None, proxy=None, max_size=None, close_timeout=2) as client:
         yield client
 
 
@@ -288,7 +290,7 @@ async def test_twenty_concurrent_clients_get_every_reply_in_order(
 
 
 @ROUTES
-async def test_a_frame_over_the_servers_own_cap(server: Running, route: Route) -> None:
+async def test_a_frame_over_daphnes_cap(server: Running, route: Route) -> None:
     """Above daphne's own 1 MiB cap, daphne drops the connection before typed_dcrf sees the
     frame (as the README says); uvicorn, whose cap is 16 MiB, passes it on: a 400."""
     frame = json.dumps({"action": "add", "pad": "x" * DAPHNE_CAP})
@@ -305,3 +307,20 @@ async def test_a_frame_over_the_servers_own_cap(server: Running, route: Route) -
                 None, 400, errors=[f"A frame may be at most {FRAME_LIMIT} bytes."]
             )
             await assert_still_open(client, route)
+
+
+async def test_a_frame_over_uvicorns_cap_closes_with_1009(server: Running) -> None:
+    """Above uvicorn's own 16 MiB cap, uvicorn closes the connection with 1009 (message too
+    big) before typed_dcrf sees the frame, as the README says."""
+    if server.kind != "uvicorn":
+        pytest.skip("uvicorn's own cap")
+    async with socket_to(server, "plain") as client:
+        frame = json.dumps({"action": "add", "pad": "x" * UVICORN_CAP})
+        sending = asyncio.create_task(client.send(frame))  # uvicorn closes while it is sent
+        async with asyncio.timeout(TIMEOUT):
+            # websockets offers no event for a close frame received while sending: polled.
+            while (close := client.protocol.close_rcvd) is None:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+        sending.cancel()
+        await asyncio.gather(sending, return_exceptions=True)
+    assert close.code == 1009

@@ -26,8 +26,9 @@ class Settings(BaseModel):
     allow_unknown_arguments: bool = Field(False, alias="ALLOW_UNKNOWN_ARGUMENTS")
     """Ignore frame keys that are not parameters of the action, instead of a 400."""
 
-    max_frame_bytes: int = Field(1_048_576, gt=0, alias="MAX_FRAME_BYTES")
-    """Larger text frames close the connection with code 1009 (message too big)."""
+    max_frame_bytes: int = Field(524_288, gt=0, alias="MAX_FRAME_BYTES")
+    """Larger text frames are a 400, unparsed. Keep it below the server's own cap (daphne:
+    1 MiB, uvicorn: 16 MiB), which drops or closes the connection instead."""
 
     max_nesting: int = Field(32, gt=0, alias="MAX_NESTING")
     """Frames whose arrays and objects nest deeper are refused with a 400."""
