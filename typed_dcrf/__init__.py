@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from typed_dcrf.responses import Response
     from typed_dcrf.streaming import StreamedListModelMixin, StreamEnd
     from typed_dcrf.tasks import detached
+    from typed_dcrf.views import ViewConsumer, view_as_consumer
 
 _EXPORTS: dict[str, str] = {
     "APIError": "typed_dcrf.exceptions",
@@ -94,8 +95,10 @@ _EXPORTS: dict[str, str] = {
     "Throttled": "typed_dcrf.exceptions",
     "UpdateModelMixin": "typed_dcrf.mixins",
     "ValidationError": "typed_dcrf.exceptions",
+    "ViewConsumer": "typed_dcrf.views",
     "action": "typed_dcrf.actions",
     "detached": "typed_dcrf.tasks",
+    "view_as_consumer": "typed_dcrf.views",
 }
 """The module of each public name."""
 
@@ -138,8 +141,10 @@ __all__ = [
     "Throttled",
     "UpdateModelMixin",
     "ValidationError",
+    "ViewConsumer",
     "action",
     "detached",
+    "view_as_consumer",
 ]
 
 

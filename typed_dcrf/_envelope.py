@@ -19,18 +19,26 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 class NonFiniteFloatError(ValueError):
-    """Data to send holds ``inf`` or ``NaN``, which JSON cannot carry."""
+    """JSON text or data holds ``inf`` or ``NaN``, which JSON cannot carry."""
 
 
 def _finite_float(literal: str) -> float:
     value = float(literal)
     if not math.isfinite(value):  # 1e400: a float JSON cannot carry back
-        raise ValueError(literal)
+        raise NonFiniteFloatError(f"{literal} is not a finite number.")
     return value
 
 
 def _reject_constant(name: str) -> object:
-    raise ValueError(name)  # NaN and Infinity are not JSON
+    raise NonFiniteFloatError(f"{name} is not JSON.")
+
+
+def parse_json(text: str | bytes) -> JSONValue:
+    """``text`` as a JSON value: ``ValueError`` if it is not JSON, ``NonFiniteFloatError`` (a
+    ``ValueError``) if it holds ``NaN``, ``Infinity`` or a number no float holds."""
+    return cast(
+        "JSONValue", json.loads(text, parse_float=_finite_float, parse_constant=_reject_constant)
+    )
 
 
 def _depth(value: object) -> int:
@@ -58,14 +66,14 @@ def decode_frame(text: str | None, *, max_bytes: int, max_nesting: int) -> JSONO
     if len(text) * 4 > max_bytes and len(text.encode("utf-8", "surrogatepass")) > max_bytes:
         raise ParseError(f"A frame may be at most {max_bytes} bytes.")
     try:
-        frame = json.loads(text, parse_float=_finite_float, parse_constant=_reject_constant)
+        frame = parse_json(text)
         if "\\u" in text and _SURROGATE_ESCAPE.search(text):
             json.dumps(frame, ensure_ascii=False).encode()  # raises on a lone surrogate
     except (ValueError, RecursionError):
         raise ParseError("Malformed JSON.") from None
     if not isinstance(frame, dict):
         raise ParseError("A frame must be a JSON object.")
-    decoded = cast("JSONObject", frame)
+    decoded = frame
     # Only a frame with enough brackets can be too deep: most frames skip the walk.
     if text.count("[") + text.count("{") > max_nesting and _depth(decoded) > max_nesting:
         raise ParseError(f"A frame may nest at most {max_nesting} levels of arrays and objects.")
@@ -81,8 +89,8 @@ def check_finite(encoded: bytes) -> None:
 
 def _has_constant(encoded: bytes) -> bool:
     try:
-        json.loads(encoded, parse_constant=_reject_constant)
-    except ValueError:
+        parse_json(encoded)
+    except NonFiniteFloatError:
         return True
     return False
 
