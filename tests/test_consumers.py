@@ -32,6 +32,11 @@ class Pushing(AsyncAPIConsumer):
         return Response.no_content()
 
     @action
+    async def goodbye(self) -> Response[None]:
+        await self.send_json({"bye": True}, close=True)
+        return Response.no_content()
+
+    @action
     async def announce_infinity(self) -> Response[None]:
         await self.reply("announcement", {"value": float("inf")})
         return Response.no_content()
@@ -70,6 +75,15 @@ async def test_reply_and_send_json_push_frames_before_the_reply() -> None:
         },
         {"errors": [], "data": None, "action": "announce", "response_status": 204, "request_id": 1},
     ]
+
+
+async def test_send_json_may_close_the_connection_after_the_frame() -> None:
+    """send_json(value, close=True) sends the frame, then closes, as channels' does."""
+    async with ApiClient(Pushing) as client:
+        await client.send({"action": "goodbye"})
+        assert await client.receive() == {"bye": True}
+        closed = await client.communicator.receive_output(1)
+    assert closed == {"type": "websocket.close"}
 
 
 async def test_pushing_inf_is_the_actions_500() -> None:

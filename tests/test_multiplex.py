@@ -3,7 +3,9 @@ error frame (never a dropped socket) for every frame that cannot be routed."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from typing import Any, cast
 
 import pytest
@@ -324,3 +326,50 @@ def test_a_demultiplexer_without_streams_is_refused() -> None:
     """as_asgi() of a Demultiplexer with no stream says how to name them."""
     with pytest.raises(ImproperlyConfigured, match="has no streams"):
         Demultiplexer.as_asgi()
+
+
+class Stuck(AsyncAPIConsumer):
+    """Never answers the handshake."""
+
+    async def connect(self) -> None:
+        await asyncio.Event().wait()
+
+
+class Crashing(AsyncAPIConsumer):
+    """A consumer that fails before it can answer anything."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        raise RuntimeError("the consumer failed")
+
+
+class Farewell(Echo):
+    """Pushes a frame while the client is leaving: it reaches no one."""
+
+    async def disconnect(self, code: int) -> None:
+        await self.reply("bye")
+
+
+class Unreliable(Demultiplexer):
+    streams = {"stuck": Stuck, "crashing": Crashing, "farewell": Farewell}
+    handshake_timeout = 0.2
+    close_timeout = 0.2
+
+
+async def test_streams_that_hang_or_fail_are_closed_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A stream that does not answer the handshake in time, or whose consumer fails, is closed
+    and logged; the socket serves the others, and a hung consumer is cancelled at the end."""
+    with caplog.at_level(logging.ERROR, logger="typed_dcrf"):
+        async with ApiClient(Unreliable) as client:
+            for stream in ("stuck", "crashing"):
+                await client.send(wrapped(stream, {"action": "echo", "request_id": stream}))
+                refused = cast("JSONObject", (await client.receive())["payload"])
+                assert refused["errors"] == [f'Stream "{stream}" is not open.']
+            await client.send(wrapped("farewell", {"action": "echo", "text": "hi"}))
+            assert cast("JSONObject", (await client.receive())["payload"])["data"] == "hi"
+    messages = {record.getMessage() for record in caplog.records}
+    assert messages == {
+        "A stream of Unreliable did not answer the handshake",
+        "The consumer of stream 'crashing' failed",
+    }

@@ -171,6 +171,10 @@ class FloatConsumer(AsyncAPIConsumer):
         return Response.ok(Totals(count=1, names=[str(scale * 1e308)]))
 
     @action
+    async def spelled(self) -> Response[list[str]]:
+        return Response.ok(["NaN", "-Infinity"])
+
+    @action
     async def echo_any(self, value: Annotated[float, AllowInfNan(True)]) -> Response[str]:
         return Response.ok(str(value))
 
@@ -181,8 +185,9 @@ class FloatConsumer(AsyncAPIConsumer):
         ({"action": "add", "a": 1.5, "b": 2}, {"sum": 3.5}),
         ({"action": "ratio", "a": 1, "b": 4}, {"ratio": 0.25}),
         ({"action": "totals", "scale": 10}, {"count": 1, "names": ["inf"]}),
+        ({"action": "spelled"}, ["NaN", "-Infinity"]),
     ],
-    ids=["dataclass", "json-value", "a-string-saying-inf"],
+    ids=["dataclass", "json-value", "a-string-saying-inf", "strings-of-the-constants"],
 )
 async def test_finite_floats_are_sent(frame: JSONObject, data: JSONValue) -> None:
     """Finite results are sent as they are, strings that spell "inf" or "NaN" too."""

@@ -1,29 +1,22 @@
 """Real servers: uvicorn and daphne on 127.0.0.1, driven by a real websocket client, on the
-plain and the multiplexed route. Every frame gets its answer; no socket is dropped."""
+plain and the multiplexed route (the `server` fixture is in conftest.py). Every frame gets its
+answer; no socket is dropped."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal, cast
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from tests.server.process import Running
 from typed_dcrf.types import JSONObject, JSONValue
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = "tests.server.asgi:application"
 FRAME_LIMIT = 65_536
 """MAX_FRAME_BYTES in tests/server/settings.py."""
 DAPHNE_CAP = 1_048_576
@@ -33,81 +26,7 @@ UVICORN_CAP = 16_777_216
 TIMEOUT = 10.0
 """Seconds for any one reply: far more than one needs, so only a lost reply fails."""
 
-Server = Literal["uvicorn", "daphne"]
 Route = Literal["plain", "multiplexed"]
-
-pytestmark = pytest.mark.skipif(
-    os.environ.get("TEST_DB") == "postgres",
-    reason="runs in the SQLite pass: the servers use a SQLite file of their own",
-)
-
-
-@dataclass(frozen=True)
-class Running:
-    """A server process serving tests/server/asgi.py on 127.0.0.1."""
-
-    kind: Server
-    port: int
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def command(kind: Server, port: int) -> list[str]:
-    if kind == "uvicorn":
-        options = ["--host", "127.0.0.1", "--port", str(port), "--lifespan", "off"]
-        return [sys.executable, "-m", "uvicorn", APP, *options, "--ws", "websockets"]
-    return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), APP]
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited: {log.read_text()}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-        except OSError:
-            time.sleep(0.1)
-        else:
-            return
-    raise RuntimeError(f"the server did not listen within 30 s: {log.read_text()}")
-
-
-@pytest.fixture(scope="module", params=["uvicorn", "daphne"])
-def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Running]:
-    """A migrated SQLite database and a server process on it, for this module's tests."""
-    kind = cast("Server", request.param)
-    directory = tmp_path_factory.mktemp(kind)
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.server.settings",
-        "TYPED_DCRF_SERVER_DB": str(directory / "db.sqlite3"),
-        "PYTHONPATH": str(ROOT),
-    }
-    migrate = [sys.executable, "-m", "django", "migrate", "--verbosity", "0"]
-    subprocess.run(migrate, cwd=ROOT, env=environment, check=True, timeout=120)
-    port = free_port()
-    log = directory / "server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command(kind, port), cwd=ROOT, env=environment, stdout=output, stderr=output
-        )
-    try:
-        wait_for_port(port, process, log)
-        yield Running(kind, port)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 @asynccontextmanager

@@ -37,9 +37,6 @@ class TaskGroup:
         self._owner = owner
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    def __len__(self) -> int:
-        return len(self._tasks)
-
     def start(self, work: Work[T], *, limit: int) -> asyncio.Task[T]:
         """Run ``work`` as a task, or raise ``Throttled`` when ``limit`` tasks are running."""
         if len(self._tasks) >= limit:
