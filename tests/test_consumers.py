@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from typed_dcrf import AsyncAPIConsumer, NotFound, Response, action
-from typed_dcrf.testing import ApiClient
+from typed_dcrf.testing import ApiClient, ConnectionRefused
 from typed_dcrf.types import JSONObject
 
 
@@ -178,3 +178,39 @@ async def test_send_envelope_sees_every_frame_sent() -> None:
         None,
         "chat",
     ]
+
+
+class FailingDisconnect(Pushing):
+    async def disconnect(self, code: int) -> None:
+        raise RuntimeError("secret: the cache is down")
+
+
+class FailingConnect(Pushing):
+    async def connect(self) -> None:
+        raise RuntimeError("secret: the session store is down")
+
+
+async def test_a_failing_disconnect_still_ends_the_consumer(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An exception in disconnect() is logged, and the consumer ends all the same (it would
+    otherwise answer the server's disconnect forever)."""
+    with caplog.at_level(logging.ERROR, logger="typed_dcrf"):
+        async with ApiClient(FailingDisconnect) as client:
+            assert (await client.call(Pushing.echo, text="hi")).data == "hi"
+    [record] = caplog.records
+    assert record.getMessage() == "The disconnect of FailingDisconnect failed"
+
+
+async def test_a_failing_connect_refuses_the_handshake(caplog: pytest.LogCaptureFixture) -> None:
+    """An exception in connect() refuses the handshake (4003) and is logged; the client does
+    not wait for an answer that never comes."""
+    with (
+        caplog.at_level(logging.ERROR, logger="typed_dcrf"),
+        pytest.raises(ConnectionRefused) as refused,
+    ):
+        async with ApiClient(FailingConnect):
+            pass
+    assert refused.value.code == 4003
+    [record] = caplog.records
+    assert record.getMessage() == "The handshake of FailingConnect failed"

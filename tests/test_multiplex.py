@@ -42,6 +42,7 @@ class Echo(AsyncAPIConsumer):
 
     @action
     async def leave(self) -> Response[None]:
+        await self.reply("leaving")
         await self.close()
         return Response.no_content()
 
@@ -258,10 +259,11 @@ async def test_a_layer_message_reaches_the_streams_consumer() -> None:
 
 
 async def test_a_stream_that_closes_takes_no_more_frames() -> None:
-    """A stream whose consumer closes is not open any more; the socket stays for the others."""
+    """A stream whose consumer closes is not open any more, and what it sends after closing
+    goes nowhere, as on a plain socket; the socket stays for the others."""
     async with ApiClient(App) as client:
-        await client.send(wrapped("echo", {"action": "leave"}))
-        assert cast("JSONObject", (await client.receive())["payload"])["response_status"] == 204
+        await client.send(wrapped("echo", {"action": "leave"}))  # its 204 follows the close
+        assert cast("JSONObject", (await client.receive())["payload"])["action"] == "leaving"
         await client.send(wrapped("echo", {"action": "echo", "text": "x"}))
         refused = cast("JSONObject", (await client.receive())["payload"])
         assert refused["errors"] == ['Stream "echo" is not open.']
@@ -278,6 +280,7 @@ async def test_the_socket_closes_with_its_last_open_stream() -> None:
     socket, what the consumer sends after closing goes nowhere)."""
     async with ApiClient(OnlyEcho) as client:
         await client.send(wrapped("echo", {"action": "leave"}))
+        assert cast("JSONObject", (await client.receive())["payload"])["action"] == "leaving"
         closed = await client.communicator.receive_output(1)
         assert await client.receive_nothing()
     assert closed == {"type": "websocket.close", "code": 1000}
@@ -373,3 +376,58 @@ async def test_streams_that_hang_or_fail_are_closed_and_logged(
         "A stream of Unreliable did not answer the handshake",
         "The consumer of stream 'crashing' failed",
     }
+
+
+class Greeter(AsyncAPIConsumer):
+    """Sends a frame from connect(), with channels' own send(), and picks a subprotocol."""
+
+    async def connect(self) -> None:
+        await self.accept(subprotocol="dcrf")
+        await self.send(text_data='{"hello": "from connect"}')
+
+
+class Greeting(Demultiplexer):
+    streams = {"greeter": Greeter, "echo": Echo}
+
+
+async def test_frames_sent_while_connecting_arrive_after_the_accept() -> None:
+    """What a stream sends in connect() reaches the client after the socket's accept, which
+    carries the first accepting stream's subprotocol; channels' send() is framed too."""
+    client = ApiClient(Greeting)
+    await client.communicator.send_input({"type": "websocket.connect"})
+    accepted = await client.communicator.receive_output(1)
+    assert accepted == {"type": "websocket.accept", "subprotocol": "dcrf"}
+    assert await client.receive() == wrapped("greeter", {"hello": "from connect"})
+    await client.__aexit__(None, None, None)
+
+
+HELD = asyncio.Event()
+
+
+class Holding(AsyncAPIConsumer):
+    @action
+    async def hold(self) -> Response[None]:
+        await HELD.wait()
+        return Response.no_content()
+
+
+class Backlogged(Demultiplexer):
+    streams = {"slow": Holding, "echo": Echo}
+
+
+async def test_a_full_stream_makes_the_socket_wait_as_a_plain_one_would(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Frames waiting for one stream's consumer are bounded (STREAM_BACKLOG); beyond them the
+    socket is not read until they drain, so memory stays bounded. Nothing is lost."""
+    monkeypatch.setattr("typed_dcrf.multiplex.STREAM_BACKLOG", 2)
+    HELD.clear()
+    async with ApiClient(Backlogged) as client:
+        for number in range(4):  # one running, two waiting, one the socket holds back
+            await client.send(wrapped("slow", {"action": "hold", "request_id": number}))
+        await client.send(wrapped("echo", {"action": "echo", "text": "x", "request_id": "e"}))
+        assert await client.receive_nothing(0.2)  # the echo waits behind the full stream
+        HELD.set()
+        replies = [await client.receive() for _ in range(5)]
+    ids = [cast("JSONObject", reply["payload"])["request_id"] for reply in replies]
+    assert sorted(ids, key=str) == [0, 1, 2, 3, "e"]

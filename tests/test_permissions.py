@@ -511,7 +511,7 @@ async def test_failing_connect_check_refuses_and_logs(caplog: pytest.LogCaptureF
         async with ApiClient(BrokenCheckConsumer):
             pass
     [record] = caplog.records
-    assert record.getMessage() == "Connect check of BrokenCheckConsumer failed"
+    assert record.getMessage() == "The handshake of BrokenCheckConsumer failed"
 
 
 class PerUserMessage(BasePermission):

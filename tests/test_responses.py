@@ -240,6 +240,43 @@ async def test_an_annotation_may_accept_non_finite_arguments() -> None:
     assert reply.data == "inf"
 
 
+class Point(BaseModel):
+    x: float
+
+
+class ModelFloats(AsyncAPIConsumer):
+    @action
+    async def point(self, a: float, b: float) -> Response[Point]:
+        return Response.ok(Point(x=a + b))
+
+    @action
+    async def scale(self, p: Point, by: float = 1) -> Response[list[Point]]:
+        return Response.ok([Point(x=p.x * by)])
+
+    @action
+    async def push(self, x: float) -> Response[None]:
+        await self.reply("pushed", {"p": Point(x=x * 1e308 * 10)})
+        return Response.no_content()
+
+
+async def test_pydantic_models_never_send_inf_or_nan_either() -> None:
+    """A pydantic model serializes by its own config (inf as null by default): typed_dcrf
+    searches model results, pushes and arguments for inf and NaN all the same."""
+    async with ApiClient(ModelFloats) as client:
+        assert (await client.call(ModelFloats.point, a=1, b=2)).data == Point(x=3)
+        with pytest.raises(ErrorReply) as result:
+            await client.call(ModelFloats.point, a=1e308, b=1e308)
+        assert result.value.status == 500
+        await client.send({"action": "scale", "p": {"x": "inf"}, "request_id": 1})
+        refused = await client.receive()
+        assert (refused["response_status"], refused["errors"]) == (
+            400,
+            [{"p": ["Input should be a finite number."]}],
+        )
+        await client.send({"action": "push", "x": 1, "request_id": 2})
+        assert (await client.receive())["response_status"] == 500
+
+
 class Counter(AsyncAPIConsumer):
     @action
     async def count(self) -> Response[int]:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.test import override_settings
 
 from typed_dcrf import AsyncAPIConsumer, Response, action, detached
 from typed_dcrf.testing import ApiClient
+from typed_dcrf.types import ASGIApp, ASGIMessage
 
 
 class Gates:
@@ -125,3 +126,24 @@ async def test_tasks_and_detached_actions_share_the_limit() -> None:
         assert [(r["request_id"], r["response_status"]) for r in refused] == [(1, 429), (2, 429)]
         assert refused[0]["errors"] == ["Too many tasks running on this connection; retry later."]
         Gates.release.set()
+
+
+async def test_tasks_are_cancelled_when_the_server_cancels_the_consumer() -> None:
+    """A server may cancel a consumer instead of disconnecting it (daphne after its close
+    timeout): its tasks are cancelled and awaited then too."""
+    inputs: asyncio.Queue[ASGIMessage] = asyncio.Queue()
+    outputs: asyncio.Queue[ASGIMessage] = asyncio.Queue()
+    consumer = cast("ASGIApp", Tasks.as_asgi())  # channels types it with asgiref's events
+
+    async def serve() -> None:
+        await consumer({"type": "websocket", "path": "/ws/"}, inputs.get, outputs.put)
+
+    app = asyncio.create_task(serve())
+    await inputs.put({"type": "websocket.connect"})
+    assert (await outputs.get())["type"] == "websocket.accept"
+    await inputs.put({"type": "websocket.receive", "text": '{"action": "start", "label": "c"}'})
+    await outputs.get()
+    await asyncio.wait_for(Gates.started.wait(), 1)
+    app.cancel()
+    await asyncio.gather(app, return_exceptions=True)
+    assert Gates.cancelled == ["c"]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass
 
+import channels.db
+import django.db
 import pytest
 from django.contrib.auth.models import AnonymousUser, User
 
-from typed_dcrf import AsyncAPIConsumer, BasePermission, NotFound, Response, action
+from typed_dcrf import AsyncAPIConsumer, BasePermission, Demultiplexer, NotFound, Response, action
 from typed_dcrf.testing import ApiClient, ConnectionRefused, ErrorReply
 from typed_dcrf.types import Scope
 
@@ -114,3 +117,31 @@ async def test_leaving_the_block_closes_the_connection() -> None:
     async with ApiClient(ClientConsumer):
         assert disconnects == []
     assert disconnects == [1000]
+
+
+async def test_clients_awaiting_at_once_leave_close_old_connections_as_it_was() -> None:
+    """Two clients awaiting together keep stale connections open while they await, and
+    channels' close_old_connections is itself again once both are done."""
+    kept = vars(channels.db)  # the stubs do not list what channels.db imports from Django
+    async with ApiClient(ClientConsumer) as first, ApiClient(ClientConsumer) as second:
+        replies = await asyncio.gather(
+            first.call(ClientConsumer.username), second.call(ClientConsumer.username)
+        )
+    assert [reply.data for reply in replies] == ["anonymous", "anonymous"]
+    assert kept["close_old_connections"] is django.db.close_old_connections
+
+
+class Streams(Demultiplexer):
+    streams = {"client": ClientConsumer}
+
+
+async def test_stream_name_is_for_a_demultiplexer_and_call_needs_it() -> None:
+    """stream_name= with a plain consumer is a TypeError; so is call() on a Demultiplexer
+    without one (raw frames still work)."""
+    with pytest.raises(TypeError, match="stream_name= is for a Demultiplexer"):
+        ApiClient(ClientConsumer, stream_name="client")
+    async with ApiClient(Streams) as client:
+        with pytest.raises(TypeError, match="need ApiClient"):
+            await client.call(ClientConsumer.username)
+        await client.send({"stream": "client", "payload": {"action": "username"}})
+        assert (await client.receive())["stream"] == "client"

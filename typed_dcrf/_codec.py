@@ -2,21 +2,22 @@
 a parser back into ``T``.
 
 Values are validated and serialized as the one member of a ``tuple[T]``, so that a pydantic
-config applies, reaching the dataclasses and TypedDicts in ``T`` (pydantic models keep their own):
-``inf`` and ``NaN`` come out as JSON's non-standard constants, which ``check_finite`` refuses,
-so such a value is a 500, never a silent ``null``.
+config applies, reaching the dataclasses and TypedDicts in ``T``: ``inf`` and ``NaN`` come out
+as JSON's non-standard constants, which ``check_finite`` refuses, so such a value is a 500,
+never a silent ``null``. Pydantic models serialize by their own config, so where ``T`` holds one
+its Python form is searched for them first.
 """
 
 from __future__ import annotations
 
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 from pydantic import ConfigDict, TypeAdapter
 from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
 
-from typed_dcrf._envelope import check_finite
+from typed_dcrf._envelope import check_finite, check_finite_values
 
 
 # DRF's serializer containers are dict/list subclasses pydantic has no schema for: validated and
@@ -49,6 +50,7 @@ class Codec:
         self._rebuild = rebuild
         holder: Any = cast("Any", tuple)[validated]  # tuple[T], built at run time
         self._adapter = TypeAdapter[tuple[Any]](holder, config=_CONFIG)
+        self._has_models = has_models(self._adapter)
 
     @property
     def complete(self) -> bool:
@@ -58,6 +60,8 @@ class Codec:
     def dump_json(self, data: object) -> str:
         """``data`` as JSON text; data that does not match the type, or holds ``inf`` or
         ``NaN``, raises."""
+        if self._has_models:
+            check_finite_values(self._adapter.dump_python((data,), warnings="error"))
         encoded = self._adapter.dump_json((data,), warnings="error")
         check_finite(encoded)
         return encoded[1:-1].decode()  # without the tuple's brackets
@@ -66,3 +70,19 @@ class Codec:
         """JSON ``data`` back into the type; pydantic's ``ValidationError`` if it does not match."""
         (value,) = self._adapter.validate_python((data,))
         return value if self._rebuild is None else self._rebuild(value)
+
+
+def has_models(adapter: TypeAdapter[Any]) -> bool:
+    """Whether the adapter's type holds a pydantic model (whose own config decides how it
+    serializes inf and NaN, and whether it accepts them)."""
+    stack: list[object] = [adapter.core_schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            schema = cast("dict[str, object]", node)
+            if schema.get("type") == "model":
+                return True
+            stack.extend(schema.values())
+        elif isinstance(node, list | tuple):
+            stack.extend(cast("Sequence[object]", node))
+    return False

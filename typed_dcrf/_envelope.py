@@ -7,9 +7,9 @@ import json
 import math
 import re
 from collections.abc import Iterable
-from typing import cast
+from typing import Protocol, cast
 
-from pydantic_core import to_json
+from pydantic_core import to_json, to_jsonable_python
 
 from typed_dcrf.exceptions import ParseError
 from typed_dcrf.types import Envelope, ErrorList, JSONObject, JSONValue
@@ -58,8 +58,18 @@ def _depth(value: object) -> int:
     return deepest
 
 
-def decode_frame(text: str | None, *, max_bytes: int, max_nesting: int) -> JSONObject:
+class FrameLimits(Protocol):
+    """The limits a frame is decoded within (``typed_dcrf.conf.Settings`` has them)."""
+
+    @property
+    def max_frame_bytes(self) -> int: ...
+    @property
+    def max_nesting(self) -> int: ...
+
+
+def decode_frame(text: str | None, limits: FrameLimits) -> JSONObject:
     """The client frame as a JSON object, or a ``ParseError`` saying what is wrong with it."""
+    max_bytes, max_nesting = limits.max_frame_bytes, limits.max_nesting
     if text is None:
         raise ParseError("Binary frames are not supported; send JSON text frames.")
     # A str is at most 4 UTF-8 bytes per character: only long frames need encoding.
@@ -87,6 +97,21 @@ def check_finite(encoded: bytes) -> None:
         raise NonFiniteFloatError("inf or NaN cannot be sent as JSON.")
 
 
+def check_finite_values(value: object) -> None:
+    """Raise ``NonFiniteFloatError`` if ``value`` (plain Python data: dicts, lists, tuples,
+    numbers) holds an infinity or NaN."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, float):
+            if not math.isfinite(node):
+                raise NonFiniteFloatError(f"{node} cannot be sent as JSON.")
+        elif isinstance(node, dict):
+            stack.extend(cast("dict[object, object]", node).values())
+        elif isinstance(node, list | tuple | set | frozenset):
+            stack.extend(cast("Iterable[object]", node))
+
+
 def _has_constant(encoded: bytes) -> bool:
     try:
         parse_json(encoded)
@@ -96,10 +121,12 @@ def _has_constant(encoded: bytes) -> bool:
 
 
 def encode(value: object) -> str:
-    """Any value pydantic can serialize (JSON values, dataclasses, models, dates...) as JSON."""
-    encoded = to_json(value, inf_nan_mode="constants")
-    check_finite(encoded)
-    return encoded.decode()
+    """Any value pydantic can serialize (JSON values, dataclasses, models, dates...) as JSON;
+    ``NonFiniteFloatError`` if it holds inf or NaN (a pydantic model's own config would send
+    them as null: the plain form is searched)."""
+    plain = to_jsonable_python(value)
+    check_finite_values(plain)
+    return to_json(plain).decode()
 
 
 def success(action: str | None, request_id: JSONValue, status: int, data_json: str) -> str:

@@ -19,7 +19,8 @@ from django.core.exceptions import ImproperlyConfigured
 from pydantic import ConfigDict, PydanticSchemaGenerationError, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
-from typed_dcrf._codec import Codec
+from typed_dcrf._codec import Codec, has_models
+from typed_dcrf._envelope import NonFiniteFloatError, check_finite_values
 from typed_dcrf.exceptions import ErrorDetail, ValidationError
 from typed_dcrf.responses import Response
 
@@ -41,6 +42,9 @@ def _new_typed_dict(name: str, fields: Mapping[str, object], config: ConfigDict)
 _ARGUMENTS_CONFIG = ConfigDict(allow_inf_nan=False)
 """JSON has no inf or NaN, so a string such as "inf" is refused where a float is expected."""
 
+
+_FINITE = "Input should be a finite number."
+"""pydantic's own words for an argument that is inf or NaN."""
 
 # DRF's wording for the errors clients meet most, so that replies read like DRF's.
 _DRF_MESSAGES: Mapping[str, str] = {
@@ -69,6 +73,8 @@ class CompiledSignature:
     arguments: TypeAdapter[dict[str, Any]]
     output: Codec
     """Serializes the ``T`` of ``Response[T]``."""
+    models: bool
+    """Whether an argument holds a pydantic model, whose own config may admit inf and NaN."""
 
     def validate(self, arguments: Mapping[str, object], *, allow_unknown: bool) -> dict[str, Any]:
         """Validated keyword arguments, or a ``ValidationError`` listing every problem."""
@@ -79,7 +85,20 @@ class CompiledSignature:
             raise ValidationError(field_errors(exc, unknown, arguments)) from None
         if unknown:
             raise ValidationError(field_errors(None, unknown, arguments))
+        if self.models:
+            self._refuse_non_finite(validated)
         return validated
+
+    def _refuse_non_finite(self, validated: dict[str, Any]) -> None:
+        """A 400 for each argument holding inf or NaN that a model's own config let through."""
+        refused: dict[str, ErrorDetail] = {}
+        for name, value in self.arguments.dump_python(validated).items():
+            try:
+                check_finite_values(value)
+            except NonFiniteFloatError:
+                refused[name] = [_FINITE]
+        if refused:
+            raise ValidationError(refused)
 
 
 def field_errors(
@@ -182,7 +201,7 @@ def compile_signature(
     if not (arguments.pydantic_complete and output.complete):
         msg = f"{where}: a parameter or the Response type is not fully defined for pydantic."
         raise ImproperlyConfigured(msg)
-    return CompiledSignature(frozenset(fields), arguments, output)
+    return CompiledSignature(frozenset(fields), arguments, output, has_models(arguments))
 
 
 def _type_hints(func: Callable[..., object], where: str) -> dict[str, object]:

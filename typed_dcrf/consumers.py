@@ -40,7 +40,7 @@ from typed_dcrf.context import ActionContext, current_context
 from typed_dcrf.exceptions import APIError, MethodNotAllowed, ParseError
 from typed_dcrf.permissions import AllowAny, PermissionSpec
 from typed_dcrf.responses import Response
-from typed_dcrf.tasks import TaskGroup, Work
+from typed_dcrf.tasks import ConnectionTasks, Work
 from typed_dcrf.types import ErrorList, JSONObject, JSONValue
 
 if TYPE_CHECKING:
@@ -134,7 +134,7 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._tasks = TaskGroup(type(self).__qualname__)
+        self._tasks = ConnectionTasks(type(self).__qualname__)
 
     @property
     def user(self) -> AbstractBaseUser | AnonymousUser:
@@ -174,33 +174,38 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
             if status < 500:
                 logger.warning("The handler of %r raised %r", kind, exc)
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:  # channels' types
+        try:
+            await super().__call__(scope, receive, send)
+        finally:  # also when the server cancels the consumer instead of disconnecting it
+            await self._tasks.close()
+
     async def websocket_connect(self, message: Any) -> None:
         try:
             checks = self._permissions
             subject = Subject(self, None, "HEAD")
-            allowed = checks is None or (await evaluate(checks, CONNECT, subject)).allowed
-        except Exception:  # a failing check refuses, never crashes the server task
-            logger.exception("Connect check of %s failed", type(self).__qualname__)
-            allowed = False
-        if allowed:
-            await super().websocket_connect(message)
-        else:
-            await self.close(code=REFUSED)
+            if checks is None or (await evaluate(checks, CONNECT, subject)).allowed:
+                await super().websocket_connect(message)  # connect(): accept, unless overridden
+                return
+        except Exception:  # a failing check or connect() refuses, never leaves the client waiting
+            logger.exception("The handshake of %s failed", type(self).__qualname__)
+        await self.close(code=REFUSED)
 
     async def websocket_disconnect(self, message: Any) -> None:
-        # As channels' version, without its trip to close stale DB connections (see dispatch).
-        await self._tasks.close()
-        for group in self.groups:
-            await self.channel_layer.group_discard(group, self.channel_name)
-        await self.disconnect(message["code"])
+        # As channels' version, without its trip to close stale DB connections (see dispatch),
+        # and ending the consumer even when disconnect() or the channel layer fails.
+        try:
+            await self._tasks.close()
+            for group in self.groups:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            await self.disconnect(message["code"])
+        except Exception:
+            logger.exception("The disconnect of %s failed", type(self).__qualname__)
         raise StopConsumer
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        settings = get_settings()
         try:
-            frame = _envelope.decode_frame(
-                text_data, max_bytes=settings.max_frame_bytes, max_nesting=settings.max_nesting
-            )
+            frame = _envelope.decode_frame(text_data, get_settings())
         except ParseError as exc:
             await self._send_error(exc, None, None)
             return
@@ -234,13 +239,27 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
         except APIError as exc:
             await self._send_error(exc, name, request_id)
 
-    # Sending: every frame out goes through send_envelope.
+    # Sending: every text frame out goes through send_envelope.
 
     async def send_envelope(self, text: str) -> None:
         """Send one frame, JSON text, to the client: replies, stream pages and pushes alike
         (framed for the consumer's stream on a multiplexed socket)."""
         stream = self.stream
-        await self.send(text_data=text if stream is None else _envelope.multiplexed(stream, text))
+        framed = text if stream is None else _envelope.multiplexed(stream, text)
+        await super().send(text_data=framed)
+
+    # As channels' stubs say of AsyncWebsocketConsumer.send, which this keeps the signature of.
+    async def send(  # type: ignore[override]
+        self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
+    ) -> None:
+        """channels' ``send``, for code written against it: a text frame takes the one send
+        path, ``send_envelope``."""
+        if text_data is None:
+            await super().send(bytes_data=bytes_data, close=close)
+            return
+        await self.send_envelope(text_data)
+        if close:
+            await self.close()
 
     async def reply(
         self,

@@ -28,16 +28,29 @@ from typed_dcrf.types import ASGIApp, ASGIMessage, JSONValue, Receive, Scope, Se
 
 NOT_MULTIPLEXED = 'A multiplexed frame is {"stream": <name>, "payload": <frame>}.'
 
+STREAM_BACKLOG = 64
+"""Frames one stream's consumer may have waiting, as a plain socket's server buffers them; a
+client sending faster waits (and so do its other streams), as on a plain socket."""
+
 
 @dataclass(eq=False)
 class _Stream:
-    """One stream of the socket: its consumer's input queue, task and handshake answer."""
+    """One stream of the socket: its consumer's input, task and handshake answer."""
 
     name: str
     queue: asyncio.Queue[ASGIMessage] = field(default_factory=asyncio.Queue[ASGIMessage])
+    room: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(STREAM_BACKLOG))
+    """Frames that may wait for the consumer; beyond them, reading from the client waits."""
     answered: asyncio.Event = field(default_factory=asyncio.Event)
     open: bool = False
     task: asyncio.Task[None] | None = None
+
+    async def receive(self) -> ASGIMessage:
+        """The consumer's next message (its ``receive``), making room for another frame."""
+        message = await self.queue.get()
+        if message.get("type") == FRAME:
+            self.room.release()
+        return message
 
 
 class Demultiplexer:
@@ -90,9 +103,11 @@ class Demultiplexer:
     def __init__(self) -> None:
         self._streams: dict[str, _Stream] = {}
         self._send: Send | None = None
+        self._accept: ASGIMessage | None = None  # the first stream's, with its subprotocol
+        self._early: list[ASGIMessage] = []  # frames sent before the socket was accepted
         self._accepted = False
-        self._closed = False
-        self._closing: asyncio.Future[None] | None = None
+        self._gone = False  # the client left, or the socket was refused or closed
+        self._closers: set[asyncio.Task[None]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self._send = send
@@ -102,7 +117,7 @@ class Demultiplexer:
             app = cast("ASGIApp", consumer.as_asgi())
             upstream = functools.partial(self._from_stream, stream)
             stream.task = asyncio.create_task(
-                _serve(app, {**scope, STREAM: name}, stream.queue.get, upstream)
+                _serve(app, {**scope, STREAM: name}, stream.receive, upstream)
             )
             stream.task.add_done_callback(functools.partial(self._stream_ended, stream))
         try:
@@ -120,14 +135,15 @@ class Demultiplexer:
             text = message.get("text")
             await self._receive(text if isinstance(text, str) else None)
         elif kind == "websocket.disconnect":
-            self._closed = True
+            self._gone = True
             for stream in self._streams.values():
                 stream.queue.put_nowait(message)
             return False
         return True
 
     async def _connect(self) -> None:
-        """Hand the handshake to every stream; accept once they have answered, if one accepts."""
+        """Hand the handshake to every stream; accept once they have answered, if one accepts,
+        with its subprotocol; then send what open streams sent meanwhile."""
         for stream in self._streams.values():
             stream.queue.put_nowait({"type": "websocket.connect"})
         answers = [stream.answered.wait() for stream in self._streams.values()]
@@ -136,20 +152,20 @@ class Demultiplexer:
                 await asyncio.gather(*answers)
         except TimeoutError:
             logger.error("A stream of %s did not answer the handshake", type(self).__qualname__)
-        if any(stream.open for stream in self._streams.values()):
-            self._accepted = True
-            await self._to_client({"type": "websocket.accept"})
-        else:
-            self._closed = True
+        if self._accept is None or not any(s.open for s in self._streams.values()):
             await self._to_client({"type": "websocket.close", "code": REFUSED})
+            self._gone = True
+            return
+        await self._to_client(self._accept)
+        self._accepted = True
+        early, self._early = self._early, []
+        for message in early:
+            await self._to_client(message)
 
     async def _receive(self, text: str | None) -> None:
         """Route one client frame to its stream's consumer, or answer why it cannot be."""
-        settings = get_settings()
         try:
-            frame = _envelope.decode_frame(
-                text, max_bytes=settings.max_frame_bytes, max_nesting=settings.max_nesting
-            )
+            frame = _envelope.decode_frame(text, get_settings())
         except ParseError as exc:
             await self._send_error(exc, None, None)
             return
@@ -165,6 +181,7 @@ class Demultiplexer:
         elif not stream.open:
             await self._send_error(PermissionDenied(f'Stream "{name}" is not open.'), name, payload)
         else:
+            await stream.room.acquire()
             stream.queue.put_nowait({"type": FRAME, "frame": payload})
 
     async def _from_stream(self, stream: _Stream, message: ASGIMessage) -> None:
@@ -173,37 +190,44 @@ class Demultiplexer:
         if kind == "websocket.accept":
             stream.open = True
             stream.answered.set()
+            if self._accept is None:
+                self._accept = message
         elif kind == "websocket.close":
             await self._stream_closed(stream, message.get("code"))
-        elif kind == "websocket.send" and self._accepted:
-            await self._to_client(message)  # framed for its stream by the consumer
+        elif kind == "websocket.send" and stream.open:
+            if self._accepted:
+                await self._to_client(message)  # framed for its stream by the consumer
+            else:
+                self._early.append(message)
 
     def _stream_ended(self, stream: _Stream, task: asyncio.Task[None]) -> None:
         """A stream's consumer ended (after a disconnect, or by failing): the stream closes."""
         if not task.cancelled() and (exc := task.exception()) is not None:
             logger.error("The consumer of stream %r failed", stream.name, exc_info=exc)
         if stream.open or not stream.answered.is_set():
-            self._closing = asyncio.ensure_future(self._stream_closed(stream, None))
+            closer = asyncio.create_task(self._stream_closed(stream, None))
+            self._closers.add(closer)
+            closer.add_done_callback(self._closers.discard)
 
     async def _stream_closed(self, stream: _Stream, code: object) -> None:
         """``stream`` takes no more frames; the socket closes with the last open stream."""
         stream.open = False
         stream.answered.set()
         if self._accepted and not any(s.open for s in self._streams.values()):
-            self._accepted = False
             await self._to_client({"type": "websocket.close", "code": code or 1000})
+            self._gone = True
 
     async def _stop_streams(self) -> None:
         """Wait for the streams' consumers to finish (``close_timeout``), then cancel them."""
         tasks = [stream.task for stream in self._streams.values() if stream.task is not None]
-        _, pending = await asyncio.wait(tasks, timeout=self.close_timeout) if tasks else ((), ())
+        _, pending = await asyncio.wait(tasks, timeout=self.close_timeout)
         for task in pending:
             task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        await asyncio.gather(*pending, *self._closers, return_exceptions=True)
 
     async def _send_error(self, exc: APIError, stream: str | None, payload: JSONValue) -> None:
-        """An error frame, in ``stream`` if the frame named a known one, with the payload's
-        action and request_id when it has them."""
+        """An error frame, in ``stream`` when the frame named one, with the payload's action
+        and request_id when it has them."""
         status, errors = handle_exception(exc, "a multiplexed frame")
         envelope = payload if isinstance(payload, dict) else {}
         action = envelope.get("action")
@@ -218,7 +242,7 @@ class Demultiplexer:
         await self._to_client({"type": "websocket.send", "text": text})
 
     async def _to_client(self, message: ASGIMessage) -> None:
-        if self._send is None or (self._closed and message["type"] != "websocket.close"):
+        if self._send is None or self._gone:
             return  # the client is gone: nothing more reaches it
         await self._send(message)
 

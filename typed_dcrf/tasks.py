@@ -30,8 +30,8 @@ logger = logging.getLogger("typed_dcrf")
 Work = Coroutine[Any, Any, T]
 
 
-class TaskGroup:
-    """The tasks one connection runs, at most ``limit`` at once."""
+class ConnectionTasks:
+    """The tasks one connection runs, at most ``limit`` at once; their errors are logged."""
 
     def __init__(self, owner: str) -> None:
         self._owner = owner
@@ -53,10 +53,11 @@ class TaskGroup:
             logger.error("Detached task of %s failed", self._owner, exc_info=exc)
 
     async def close(self) -> None:
-        """Cancel every task and wait for them to end."""
-        for task in self._tasks:
+        """Cancel every task and wait for them to end (again: nothing to do)."""
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def detached(

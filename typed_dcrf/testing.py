@@ -10,7 +10,8 @@ from __future__ import annotations
 import inspect
 import itertools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Generator, Mapping
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar, cast
 from unittest import mock
@@ -45,12 +46,12 @@ class Communicator:
 
     async def send_input(self, message: ASGIMessage) -> None:
         """Hand ``message`` to the application."""
-        with mock.patch("channels.db.close_old_connections", _no_op):
+        with _keeping_connections():
             await self._inner.send_input(message)
 
     async def receive_output(self, timeout: float) -> ASGIMessage:  # noqa: ASYNC109
         """The application's next message (``TimeoutError`` if none comes in ``timeout`` s)."""
-        with mock.patch("channels.db.close_old_connections", _no_op):
+        with _keeping_connections():
             message = await self._inner.receive_output(timeout)
         return cast("ASGIMessage", message)
 
@@ -66,6 +67,32 @@ class Communicator:
 
 def _no_op() -> None:
     pass
+
+
+class _KeepConnections:
+    """Makes channels' ``close_old_connections`` a no-op while any client awaits in the block
+    (several clients may await at once; the first starts the patch, the last stops it)."""
+
+    def __init__(self) -> None:
+        self._depth = 0
+        self._stop: Callable[[], object] | None = None
+
+    @contextmanager
+    def __call__(self) -> Generator[None]:
+        if self._depth == 0:
+            patch = mock.patch("channels.db.close_old_connections", _no_op)
+            _ = patch.start()
+            self._stop = patch.stop
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if self._depth == 0 and self._stop is not None:
+                _ = self._stop()
+
+
+_keeping_connections = _KeepConnections()
 
 
 class ConnectionRefused(Exception):
@@ -99,7 +126,8 @@ class ApiClient:
     Args:
         consumer: the consumer class under test, or a ``Demultiplexer`` subclass.
         stream_name: with a ``Demultiplexer``, the stream that ``send`` and ``call`` frames go
-            to, and whose frames ``receive`` unwraps (other frames come as they are).
+            to, and whose frames ``receive`` unwraps (other frames come as they are); without
+            it, only raw frames.
         user: put in the scope as ``scope["user"]`` (as channels' AuthMiddleware would).
         scope: extra scope keys (``url_route``, ``session``...).
         timeout: seconds to wait for each reply.
@@ -125,9 +153,14 @@ class ApiClient:
         }
         if user is not None:
             full_scope["user"] = user
+        multiplexed = issubclass(consumer, Demultiplexer)
+        if stream_name is not None and not multiplexed:
+            msg = f"ApiClient({consumer.__qualname__}): stream_name= is for a Demultiplexer."
+            raise TypeError(msg)
         # channels types its apps with asgiref's event TypedDicts; these are such events.
         self.communicator = Communicator(cast("ASGIApp", consumer.as_asgi()), full_scope)
         self.stream_name = stream_name
+        self._raw_only = multiplexed and stream_name is None
         self.timeout = timeout
         self._request_ids = itertools.count(1)
         self._pending: list[JSONObject] = []  # replies received while ``call`` awaited another
@@ -197,6 +230,9 @@ class ApiClient:
     async def stream(self, action: Action[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Stream[R]:
         """Send ``action`` and return its ``Stream``: iterate it for the 206 pages, then read
         its ``response``; ``await stream.cancel()`` cancels it while it runs."""
+        if self._raw_only:
+            msg = "call() and stream() on a Demultiplexer need ApiClient(..., stream_name=...)."
+            raise TypeError(msg)
         request_id = f"call-{next(self._request_ids)}"
         bound = inspect.signature(action.func).bind(None, *args, **kwargs)
         arguments = dict(bound.kwargs)  # keyword arguments, **kwargs included
