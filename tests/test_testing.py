@@ -145,3 +145,40 @@ async def test_stream_name_is_for_a_demultiplexer_and_call_needs_it() -> None:
             await client.call(ClientConsumer.username)
         await client.send({"stream": "client", "payload": {"action": "username"}})
         assert (await client.receive())["stream"] == "client"
+
+
+class Raw(AsyncAPIConsumer):
+    @action
+    async def binary(self) -> Response[None]:
+        await self.send(bytes_data=b"\x00")
+        return Response.no_content()
+
+    @action
+    async def last_word(self) -> Response[None]:
+        await self.send(text_data='{"last": true}', close=True)
+        return Response.no_content()
+
+
+async def test_channels_send_of_bytes_and_of_text_with_close() -> None:
+    """channels' send(): bytes go out as they are (receive() says it wanted text), text takes
+    the send path and close=True closes after it."""
+    async with ApiClient(Raw) as client:
+        await client.send({"action": "binary"})
+        with pytest.raises(AssertionError, match="expected a text frame"):
+            await client.receive()
+        assert (await client.receive())["response_status"] == 204
+        await client.send({"action": "last_word"})
+        assert await client.receive() == {"last": True}
+        assert (await client.communicator.receive_output(1))["type"] == "websocket.close"
+
+
+async def test_reply_to_finds_a_reply_kept_while_another_call_waited() -> None:
+    """A raw frame's reply that came while call() awaited its own is found by reply_to; a
+    stream read to its end stays ended."""
+    async with ApiClient(ClientConsumer) as client:
+        await client.send({"action": "username", "request_id": "raw"})
+        stream = await client.stream(ClientConsumer.username)
+        assert [page async for page in stream] == []
+        assert [page async for page in stream] == []
+        assert stream.response.data == "anonymous"
+        assert (await client.reply_to("raw"))["data"] == "anonymous"
