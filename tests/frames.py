@@ -46,3 +46,21 @@ def item_row(item: Item) -> dict[str, JSONValue]:
         "done": item.done,
         "owner": item.owner_id,
     }
+
+
+def envelope(
+    action: str | None,
+    status: int,
+    *,
+    data: JSONValue = None,
+    errors: list[JSONValue] | None = None,
+    request_id: JSONValue = None,
+) -> JSONObject:
+    """A reply frame with every one of its five keys given."""
+    return {
+        "errors": errors or [],
+        "data": data,
+        "action": action,
+        "response_status": status,
+        "request_id": request_id,
+    }

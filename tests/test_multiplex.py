@@ -13,10 +13,11 @@ from channels.layers import get_channel_layer
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
+from tests.frames import envelope
 from typed_dcrf import AsyncAPIConsumer, BasePermission, Response, action
 from typed_dcrf.multiplex import Demultiplexer
 from typed_dcrf.testing import ApiClient, ConnectionRefused
-from typed_dcrf.types import JSONObject, JSONValue, Scope
+from typed_dcrf.types import JSONObject, Scope
 
 EVENTS: list[str] = []
 """Connects and disconnects, as ``<stream>:<event>``."""
@@ -81,23 +82,6 @@ def _clear_events() -> None:
 
 def wrapped(stream: str, payload: JSONObject) -> JSONObject:
     return {"stream": stream, "payload": payload}
-
-
-def envelope(
-    action: str | None,
-    status: int,
-    *,
-    data: JSONValue = None,
-    errors: list[JSONValue] | None = None,
-    request_id: JSONValue = None,
-) -> JSONObject:
-    return {
-        "errors": errors or [],
-        "data": data,
-        "action": action,
-        "response_status": status,
-        "request_id": request_id,
-    }
 
 
 async def test_frames_and_replies_are_wrapped_in_their_stream() -> None:

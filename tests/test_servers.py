@@ -14,6 +14,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from tests.frames import envelope
 from tests.server.process import Running
 from typed_dcrf.types import JSONObject, JSONValue
 
@@ -55,23 +56,6 @@ async def receive(client: ClientConnection, route: Route) -> JSONObject:
 async def ask(client: ClientConnection, route: Route, payload: JSONObject) -> JSONObject:
     await client.send(framed(route, payload))
     return await receive(client, route)
-
-
-def envelope(
-    action: str | None,
-    status: int,
-    *,
-    data: JSONValue = None,
-    errors: list[JSONValue] | None = None,
-    request_id: JSONValue = None,
-) -> JSONObject:
-    return {
-        "errors": errors or [],
-        "data": data,
-        "action": action,
-        "response_status": status,
-        "request_id": request_id,
-    }
 
 
 async def assert_still_open(client: ClientConnection, route: Route) -> None:

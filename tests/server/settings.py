@@ -1,30 +1,25 @@
-"""Django settings of the real-server tests: the test app on a SQLite file named by the
-environment (each server run has its own), and the in-memory channel layer."""
+"""Django settings of the real-server tests: the test suite's, on a SQLite file named by the
+environment (each server run has its own)."""
 
 from __future__ import annotations
 
 import os
 
-SECRET_KEY = "typed-dcrf-server-tests"
-USE_TZ = True
-DEBUG = False
+# The test suite's own, as they are.
+from tests.settings import CHANNEL_LAYERS as CHANNEL_LAYERS
+from tests.settings import DEFAULT_AUTO_FIELD as DEFAULT_AUTO_FIELD
+from tests.settings import INSTALLED_APPS as INSTALLED_APPS
+from tests.settings import ROOT_URLCONF as ROOT_URLCONF
+from tests.settings import SECRET_KEY as SECRET_KEY
+from tests.settings import USE_TZ as USE_TZ
+
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
-INSTALLED_APPS = [
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "channels",
-    "rest_framework",
-    "tests.app",
-]
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("TYPED_DCRF_SERVER_DB", ":memory:"),
     }
 }
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-ROOT_URLCONF = "tests.urls"
 ASGI_APPLICATION = "tests.server.asgi.application"
 TYPED_DCRF = {"MAX_FRAME_BYTES": 65_536}
 """Below both servers' own caps (daphne 1 MiB, uvicorn 16 MiB), so typed_dcrf answers."""
