@@ -12,6 +12,7 @@ from tests.app.models import Item, Note
 from tests.app.serializers import ItemSerializer, NoteSerializer
 from typed_dcrf import (
     AsyncAPIConsumer,
+    Demultiplexer,
     IsAuthenticated,
     ModelConsumer,
     PaginatedModelConsumer,
@@ -19,6 +20,7 @@ from typed_dcrf import (
     StreamedListModelMixin,
     action,
     db,
+    detached,
 )
 from typed_dcrf.permissions import PermissionSpec
 from typed_dcrf.testing import ApiClient
@@ -179,3 +181,24 @@ async def generic_calls() -> None:
         await client.call(ItemConsumer.list, 1)  # type: ignore[misc]  # pyright: ignore[reportCallIssue]
         await client.call_streamed(StreamedListModelMixin.stream_list, 1)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
         client.call(ItemConsumer.delete, pk=1)  # type: ignore[unused-coroutine]  # pyright: ignore[reportUnusedCoroutine]
+
+
+class BadTasks(AsyncAPIConsumer):
+    # @detached starts a coroutine: a sync method cannot be one.
+    @detached  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    def sync_handler(self, message: dict[str, object]) -> None:
+        pass
+
+    # start_task runs a coroutine, not what a sync function returns.
+    async def starts(self) -> None:
+        _ = self.start_task(self.helper())  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType, reportUnknownVariableType]
+
+    def helper(self) -> int:
+        return 1
+
+
+# A stream is served by a consumer class, not by an instance or an ASGI application.
+Demultiplexer.as_asgi(notes=Shop())  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+# The HTTP method is a string.
+action(method=1)  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType]
