@@ -6,10 +6,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from typing import cast
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, cast
 
 import pytest
+from asgiref.sync import SyncToAsync
 
 from tests.server.process import ROOT, Running, Server, command, free_port, wait_for_port
 
@@ -49,3 +50,23 @@ def server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+@pytest.fixture
+def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The functions sent to another thread by sync_to_async, in order, from now on.
+
+    Every trip to the database thread (asgiref's sync_to_async, channels'
+    database_sync_to_async subclass, typed_dcrf.db) is a call of a SyncToAsync instance, and
+    neither subclass overrides __call__: patching the class method counts them all.
+    """
+    sent: list[str] = []
+    # Read from the class dict: asgiref's own annotation of __call__ is partly unknown.
+    original: Callable[..., Coroutine[Any, Any, Any]] = vars(SyncToAsync)["__call__"]
+
+    async def counted(self: SyncToAsync[..., Any], *args: Any, **kwargs: Any) -> Any:
+        sent.append(getattr(self.func, "__qualname__", repr(self.func)))
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SyncToAsync, "__call__", counted)
+    return sent

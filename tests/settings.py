@@ -11,6 +11,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "channels",
     "rest_framework",
+    "typed_dcrf",
     "tests.app",
 ]
 POSTGRES = {
@@ -23,7 +24,17 @@ POSTGRES = {
     "TEST": {"NAME": f"test_typed_dcrf_{os.getpid()}"},
 }
 SQLITE = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
-DATABASES = {"default": POSTGRES if os.environ.get("TEST_DB") == "postgres" else SQLITE}
+ON_POSTGRES = os.environ.get("TEST_DB") == "postgres"
+DATABASES = {
+    "default": POSTGRES if ON_POSTGRES else SQLITE,
+    # A second database, for observers of rows that live elsewhere (created only for the tests
+    # that ask for it).
+    "other": (
+        {**POSTGRES, "TEST": {"NAME": f"test_typed_dcrf_other_{os.getpid()}"}}
+        if ON_POSTGRES
+        else {**SQLITE}
+    ),
+}
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Hyperlinked serializer fields reverse these routes into absolute URLs.

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         ValidationError,
     )
     from typed_dcrf.generics import GenericModelConsumer, LookupValue
+    from typed_dcrf.instances import ObserveInstanceMixin
     from typed_dcrf.mixins import (
         CreateModelMixin,
         DeleteModelMixin,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
         UpdateModelMixin,
     )
     from typed_dcrf.multiplex import Demultiplexer
+    from typed_dcrf.observers import ModelObserver, notify
     from typed_dcrf.pagination import (
         LimitOffsetPagination,
         NumberedPage,
@@ -73,10 +75,12 @@ _EXPORTS: dict[str, str] = {
     "ListModelMixin": "typed_dcrf.mixins",
     "LookupValue": "typed_dcrf.generics",
     "MethodNotAllowed": "typed_dcrf.exceptions",
+    "ModelObserver": "typed_dcrf.observers",
     "ModelConsumer": "typed_dcrf.mixins",
     "NotAuthenticated": "typed_dcrf.exceptions",
     "NotFound": "typed_dcrf.exceptions",
     "NumberedPage": "typed_dcrf.pagination",
+    "ObserveInstanceMixin": "typed_dcrf.instances",
     "Page": "typed_dcrf.pagination",
     "PageNumberPagination": "typed_dcrf.pagination",
     "PaginatedListModelMixin": "typed_dcrf.mixins",
@@ -98,6 +102,7 @@ _EXPORTS: dict[str, str] = {
     "ViewConsumer": "typed_dcrf.views",
     "action": "typed_dcrf.actions",
     "detached": "typed_dcrf.tasks",
+    "notify": "typed_dcrf.observers",
     "view_as_consumer": "typed_dcrf.views",
 }
 """The module of each public name."""
@@ -120,9 +125,11 @@ __all__ = [
     "LookupValue",
     "MethodNotAllowed",
     "ModelConsumer",
+    "ModelObserver",
     "NotAuthenticated",
     "NotFound",
     "NumberedPage",
+    "ObserveInstanceMixin",
     "Page",
     "PageNumberPagination",
     "PaginatedListModelMixin",
@@ -144,6 +151,7 @@ __all__ = [
     "ViewConsumer",
     "action",
     "detached",
+    "notify",
     "view_as_consumer",
 ]
 

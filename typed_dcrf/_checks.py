@@ -171,30 +171,39 @@ def _resolve_sync(answer: bool | Awaitable[bool]) -> bool:
     return bool(answer)
 
 
-async def evaluate(node: Node, mode: Mode, subject: Subject) -> Verdict:
-    """``mode``'s answer for ``node``, on the event loop (DRF permissions in the DB thread)."""
+async def evaluate(node: Node, mode: Mode, subject: Subject, *, in_memory: bool = False) -> Verdict:
+    """``mode``'s answer for ``node``, on the event loop. DRF permissions run in the database
+    thread, unless ``in_memory`` says the subject needs no database (then one that queries it
+    raises ``SynchronousOnlyOperation``)."""
     if isinstance(node, Native):
         permission = node.permission_class()
         return _verdict(await _resolve(mode.native(permission, subject)), permission)
     if isinstance(node, DRF):
+        if in_memory:
+            return evaluate_sync(node, mode, subject)
         return await db.run(evaluate_sync, node, mode, subject)
     if isinstance(node, And):
-        verdict = await evaluate(node.first, mode, subject)
-        return await evaluate(node.second, mode, subject) if verdict.allowed else verdict
-    if isinstance(node, Or):
-        verdict = await _evaluate_branch(node.first, mode, subject)
-        return verdict if verdict.allowed else await _evaluate_branch(node.second, mode, subject)
-    if not mode.negatable:
-        return ALLOWED
-    return REFUSED if (await evaluate(node.inner, mode, subject)).allowed else ALLOWED
-
-
-async def _evaluate_branch(node: Node, mode: Mode, subject: Subject) -> Verdict:
-    if mode.branch_also is not None:
-        verdict = await evaluate(node, mode.branch_also, subject)
+        verdict = await evaluate(node.first, mode, subject, in_memory=in_memory)
         if not verdict.allowed:
             return verdict
-    return await evaluate(node, mode, subject)
+        return await evaluate(node.second, mode, subject, in_memory=in_memory)
+    if isinstance(node, Or):
+        verdict = await _evaluate_branch(node.first, mode, subject, in_memory)
+        if verdict.allowed:
+            return verdict
+        return await _evaluate_branch(node.second, mode, subject, in_memory)
+    if not mode.negatable:
+        return ALLOWED
+    inner = await evaluate(node.inner, mode, subject, in_memory=in_memory)
+    return REFUSED if inner.allowed else ALLOWED
+
+
+async def _evaluate_branch(node: Node, mode: Mode, subject: Subject, in_memory: bool) -> Verdict:
+    if mode.branch_also is not None:
+        verdict = await evaluate(node, mode.branch_also, subject, in_memory=in_memory)
+        if not verdict.allowed:
+            return verdict
+    return await evaluate(node, mode, subject, in_memory=in_memory)
 
 
 def evaluate_sync(node: Node, mode: Mode, subject: Subject) -> Verdict:

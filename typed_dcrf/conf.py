@@ -36,6 +36,13 @@ class Settings(BaseModel):
     max_detached_actions: int = Field(16, gt=0, alias="MAX_DETACHED_ACTIONS")
     """Detached actions one connection may run at once; more are refused with a 429."""
 
+    max_subscriptions: int = Field(100, gt=0, alias="MAX_SUBSCRIPTIONS")
+    """Subscriptions one connection may hold at once; more are refused with a 429."""
+
+    observer_modules: tuple[str, ...] = Field(("consumers",), alias="OBSERVER_MODULES")
+    """The modules of every installed app imported at start-up (with ``typed_dcrf`` in
+    ``INSTALLED_APPS``), so that their observers send events from every process."""
+
 
 @functools.cache
 def get_settings() -> Settings:

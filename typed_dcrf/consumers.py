@@ -34,6 +34,7 @@ from typed_dcrf._checks import (
 )
 from typed_dcrf._drf import scope_user
 from typed_dcrf._exception_handler import handle_exception, logger
+from typed_dcrf._subscriptions import Subscriptions
 from typed_dcrf.actions import Action
 from typed_dcrf.conf import get_settings
 from typed_dcrf.context import ActionContext, current_context
@@ -135,6 +136,8 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._tasks = ConnectionTasks(type(self).__qualname__)
+        self.subscriptions = Subscriptions(self)
+        """This connection's subscriptions to observers' events."""
 
     @property
     def user(self) -> AbstractBaseUser | AnonymousUser:
@@ -196,6 +199,7 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
         # and ending the consumer even when disconnect() or the channel layer fails.
         try:
             await self._tasks.close()
+            await self.subscriptions.close()
             for group in self.groups:
                 await self.channel_layer.group_discard(group, self.channel_name)
             await self.disconnect(message["code"])
@@ -214,6 +218,10 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
     async def typed_dcrf_frame(self, message: dict[str, Any]) -> None:
         """A frame a ``Demultiplexer`` decoded for this consumer's stream."""
         await self.handle_frame(message["frame"])
+
+    async def typed_dcrf_event(self, message: dict[str, Any]) -> None:
+        """An observer's event for a group this connection subscribed to."""
+        await self.subscriptions.deliver(message, self._permissions)
 
     async def handle_frame(self, frame: JSONObject) -> None:
         """Answer one decoded frame (taking ``frame`` over); every outcome is a reply."""

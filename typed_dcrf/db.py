@@ -7,9 +7,11 @@ thread unevaluated, because evaluating it later would run SQL on the event loop.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
 from typing import Any, TypeVar, cast
 
 from channels.db import database_sync_to_async
@@ -43,11 +45,24 @@ def _strict(func: Callable[P, R]) -> Callable[P, R]:
     return checked
 
 
+caller_loop: ContextVar[asyncio.AbstractEventLoop] = ContextVar("typed_dcrf_caller_loop")
+"""The event loop that called into the database thread: where events of the saves made there
+are sent, without holding the thread."""
+
+
 def database_sync(func: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
     """Decorate a sync function touching the ORM so that async code can await it."""
-    return functools.wraps(func)(database_sync_to_async(_strict(func)))
+    in_thread = database_sync_to_async(_strict(func))
+
+    @functools.wraps(func)
+    async def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        caller_loop.set(asyncio.get_running_loop())
+        return await in_thread(*args, **kwargs)
+
+    return call
 
 
 async def run(func: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
     """Run ``func(*args, **kwargs)`` in the database thread: ``await run(Item.objects.count)``."""
+    caller_loop.set(asyncio.get_running_loop())
     return await database_sync_to_async(_strict(func))(*args, **kwargs)

@@ -7,11 +7,13 @@ type-checked against the action's own signature; replies are parsed back into ``
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import itertools
 import json
 from collections.abc import Callable, Generator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar, cast
 from unittest import mock
@@ -26,6 +28,7 @@ from typing_extensions import ParamSpec
 from typed_dcrf.actions import Action
 from typed_dcrf.consumers import AsyncAPIConsumer
 from typed_dcrf.multiplex import Demultiplexer
+from typed_dcrf.observers import ModelObserver
 from typed_dcrf.responses import Response
 from typed_dcrf.streaming import PARTIAL_CONTENT
 from typed_dcrf.types import ASGIApp, ASGIMessage, ErrorList, JSONObject, JSONValue, Scope
@@ -113,10 +116,12 @@ class ErrorReply(Exception):
 
 
 class UnexpectedReply(AssertionError):
-    """A success reply whose ``data`` is not of the action's ``Response[T]`` type."""
+    """A success reply whose ``data`` is not of the action's ``Response[T]`` type (or of its
+    observer's, for an event)."""
 
-    def __init__(self, action: Action[Any, Any], reply: JSONObject, problem: str) -> None:
-        super().__init__(f"{action!r} replied {reply['data']!r}: {problem}")
+    def __init__(self, action: Action[Any, Any] | None, reply: JSONObject, problem: str) -> None:
+        source = repr(action) if action is not None else f"the event {reply.get('action')!r}"
+        super().__init__(f"{source} replied {reply['data']!r}: {problem}")
         self.reply = reply
 
 
@@ -230,10 +235,36 @@ class ApiClient:
     async def stream(self, action: Action[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Stream[R]:
         """Send ``action`` and return its ``Stream``: iterate it for the 206 pages, then read
         its ``response``; ``await stream.cancel()`` cancels it while it runs."""
+        request_id = await self._send_call("call", action, args, kwargs)
+        return Stream(self, action, request_id)
+
+    async def subscribe(
+        self,
+        observer: ModelObserver[Any, R],
+        action: Action[P, Any],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> Subscribed[R]:
+        """Run a subscribing ``action`` (``Consumer.subscribe_instance``) and return the
+        subscription, whose events carry ``observer``'s ``T``:
+        ``await client.subscribe(C.instance_observer, C.subscribe_instance, pk=1)``.
+
+        Raises:
+            ErrorReply: the subscription was refused.
+        """
+        request_id = await self._send_call("subscription", action, args, kwargs)
+        _status(await self.reply_to(request_id, action=action.name))
+        return Subscribed(self, observer, request_id)
+
+    async def _send_call(
+        self, kind: str, action: Action[P, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> str:
+        """Send ``action`` with its arguments as JSON and a new request_id, and return it."""
         if self._raw_only:
-            msg = "call() and stream() on a Demultiplexer need ApiClient(..., stream_name=...)."
+            msg = "Actions on a Demultiplexer need ApiClient(..., stream_name=...)."
             raise TypeError(msg)
-        request_id = f"call-{next(self._request_ids)}"
+        request_id = f"{kind}-{next(self._request_ids)}"
         bound = inspect.signature(action.func).bind(None, *args, **kwargs)
         arguments = dict(bound.kwargs)  # keyword arguments, **kwargs included
         positional = list(bound.signature.parameters)[1 : len(bound.args)]  # without self
@@ -241,16 +272,31 @@ class ApiClient:
         frame: dict[str, Any] = {**to_jsonable_python(arguments), "action": action.name}
         frame["request_id"] = request_id
         await self.send(frame)
-        return Stream(self, action, request_id)
+        return request_id
 
-    async def reply_to(self, request_id: JSONValue) -> JSONObject:
-        """The next reply to ``request_id``; other replies are kept, in order, for ``receive``."""
+    async def reply_to(self, request_id: JSONValue, *, action: str | None = None) -> JSONObject:
+        """The next reply to ``request_id`` (of ``action``, if given); other replies are kept,
+        in order, for ``receive``."""
+
+        def wanted(reply: JSONObject) -> bool:
+            return reply.get("request_id") == request_id and action in (None, reply.get("action"))
+
         for index, reply in enumerate(self._pending):
-            if reply.get("request_id") == request_id:
+            if wanted(reply):
                 return self._pending.pop(index)
-        while (reply := await self._receive_frame()).get("request_id") != request_id:
+        while not wanted(reply := await self._receive_frame()):
             self._pending.append(reply)
         return reply
+
+    async def nothing_for(self, request_id: JSONValue, timeout: float = 0.1) -> bool:  # noqa: ASYNC109
+        """Whether no reply to ``request_id`` arrives within ``timeout`` seconds (one that does
+        is kept for ``reply_to``)."""
+        try:
+            reply = await asyncio.wait_for(self.reply_to(request_id), timeout)
+        except TimeoutError:
+            return True
+        self._pending.insert(0, reply)
+        return False
 
     async def _receive_frame(self) -> JSONObject:
         message = await self.communicator.receive_output(self.timeout)
@@ -317,3 +363,49 @@ def _status(reply: JSONObject) -> int:
     if not 200 <= status < 300:
         raise ErrorReply(status, cast("ErrorList", reply["errors"]))
     return status
+
+
+@dataclass(frozen=True, slots=True)
+class Event(Generic[R]):
+    """One event of a subscription, as the client received it."""
+
+    action: str
+    """``create``, ``update`` or ``delete``."""
+    status: int
+    data: R | None
+    """The row, parsed into the observer's ``T`` (``None`` for a delete)."""
+    pk: JSONValue = None
+    """The deleted row's primary key (a delete's ``data``)."""
+
+
+class Subscribed(Generic[R]):
+    """A subscription of an ``ApiClient``: await its events, or that none comes."""
+
+    def __init__(self, client: ApiClient, observer: ModelObserver[Any, R], request_id: str) -> None:
+        self.client = client
+        self.observer = observer
+        self.request_id = request_id
+        """The subscription's request_id, which its events carry."""
+
+    async def next(self) -> Event[R]:
+        """The subscription's next event.
+
+        Raises:
+            ErrorReply: the frame is a refusal (the subscriber lost access: 401 or 403).
+        """
+        frame = await self.client.reply_to(self.request_id)
+        status = _status(frame)
+        action = str(frame["action"])
+        if action == "delete":
+            data = cast("JSONObject", frame["data"])
+            return Event(action, status, None, data.get("pk"))
+        try:
+            parsed = self.observer.codec.parse(frame["data"])
+        except PydanticValidationError as exc:
+            raise UnexpectedReply(None, frame, str(exc)) from None
+        return Event(action, status, parsed)
+
+    async def nothing(self, timeout: float = 0.1) -> bool:  # noqa: ASYNC109
+        """Whether no frame of this subscription arrives within ``timeout`` seconds (frames of
+        others are kept for ``receive``)."""
+        return await self.client.nothing_for(self.request_id, timeout)

@@ -37,3 +37,15 @@ class Item(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Board(models.Model):
+    """A model with a many-to-many field, for observers of many-to-many changes."""
+
+    name: models.CharField[str, str] = models.CharField(max_length=100)
+    members: models.ManyToManyField[User, models.Model] = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="boards", blank=True
+    )
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,238 @@
+"""The event path, emitting side: a row change → after commit → one serialized event per
+observer → ``group_send`` of the finished payload.
+
+A change is recorded with ``on_commit`` on the row's own database, so nothing is sent for a
+rolled-back transaction or savepoint. At commit, the first change of a row in the transaction
+reads the row once (its final state: several saves give one event) and every later change of
+it is skipped; the observer serializes it once, whatever the number of subscribers. Where the
+process can know nobody listens (the in-memory layer), nothing is read or sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import weakref
+from collections.abc import Iterable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+
+from asgiref.sync import async_to_sync
+from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Model
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from typed_dcrf.db import caller_loop
+from typed_dcrf.types import JSONValue
+
+if TYPE_CHECKING:
+    from typed_dcrf.observers import ModelObserver
+
+logger = logging.getLogger("typed_dcrf")
+
+ChangeAction: TypeAlias = Literal["create", "update", "delete"]
+"""What happened to a row."""
+
+EVENT = "typed_dcrf.event"
+"""The type of the layer message an event travels in (``typed_dcrf_event`` handles it)."""
+
+_observers: dict[type[Model], weakref.WeakSet[ModelObserver[Any, Any]]] = {}
+_pending_sends: set[asyncio.Task[None]] = set()
+
+
+def register(observer: ModelObserver[Any, Any]) -> None:
+    """Send ``observer``'s events for every change of its model, from now on."""
+    model = observer.model
+    # django-stubs leave Signal.connect's receiver partly unknown to pyright.
+    if model not in _observers:
+        _observers[model] = weakref.WeakSet()
+        uid = f"typed_dcrf:{model._meta.label}"
+        post_save.connect(_saved, sender=model, dispatch_uid=uid, weak=False)  # pyright: ignore[reportUnknownMemberType]
+        post_delete.connect(_deleted, sender=model, dispatch_uid=uid, weak=False)  # pyright: ignore[reportUnknownMemberType]
+    _observers[model].add(observer)
+    if observer.many_to_many:
+        for m2m in model._meta.many_to_many:
+            uid = f"typed_dcrf:{model._meta.label}.{m2m.name}"
+            through = m2m.remote_field.through
+            m2m_changed.connect(_m2m_changed, sender=through, dispatch_uid=uid, weak=False)  # pyright: ignore[reportUnknownMemberType]
+
+
+def observers_of(model: type[Model]) -> list[ModelObserver[Any, Any]]:
+    return list(_observers.get(model, ()))
+
+
+def _saved(sender: type[Model], instance: Model, created: bool, using: str, **_: object) -> None:
+    changed(instance, "create" if created else "update", using)
+
+
+def _deleted(sender: type[Model], instance: Model, using: str, **_: object) -> None:
+    changed(instance, "delete", using)
+
+
+def _m2m_changed(
+    sender: type[Model], instance: Model, action: str, reverse: bool, using: str, **_: object
+) -> None:
+    """A many-to-many change is an update of the rows observed with ``many_to_many``."""
+    if action in ("post_add", "post_remove", "post_clear") and not reverse:
+        changed(instance, "update", using, many_to_many=True)
+
+
+def changed(
+    instance: Model, action: ChangeAction, using: str | None, *, many_to_many: bool = False
+) -> None:
+    """Record that ``instance`` changed, for every observer of its model (after commit)."""
+    alias = using or instance._state.db or DEFAULT_DB_ALIAS
+    observers = [
+        observer
+        for observer in _observers.get(type(instance), ())
+        if observer.many_to_many or not many_to_many
+    ]
+    if not observers:
+        return
+    batch = _batch(alias)
+    snapshot = Change(alias, instance.pk, action, instance)
+    for observer in observers:
+        connections[alias].on_commit(
+            functools.partial(batch.publish, observer, snapshot), robust=True
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change of a row, as it was recorded."""
+
+    alias: str
+    pk: Any  # a primary key, of whatever type the model's key has
+    action: ChangeAction
+    instance: Model
+    """The row as it was when the change was made (what a delete's groups are read from)."""
+
+
+@dataclass(eq=False)
+class _Batch:
+    """The changes one transaction of one database recorded; at commit, the first one of each
+    row publishes it, the row read once for all the model's observers."""
+
+    ran: bool = False
+    published: set[tuple[int, str]] = field(default_factory=set[tuple[int, str]])
+    rows: dict[tuple[type[Model], str], Model | None] = field(
+        default_factory=dict[tuple[type[Model], str], Model | None]
+    )
+
+    def publish(self, observer: ModelObserver[Any, Any], change: Change) -> None:
+        self.ran = True
+        row_key = json.dumps(change.pk, default=str)
+        if (id(observer), row_key) in self.published:
+            return  # an earlier change of the row published its final state
+        self.published.add((id(observer), row_key))
+        try:
+            publish(observer, change, self.rows)
+        except Exception:
+            logger.exception("Publishing a change of %r failed", change.instance)
+
+
+_BATCH = "_typed_dcrf_batch"
+
+
+def _batch(alias: str) -> _Batch:
+    """The batch of the transaction running on ``alias`` in this thread (a new one outside a
+    transaction, or once the last one has committed)."""
+    connection = connections[alias]
+    batch: _Batch | None = connection.__dict__.get(_BATCH)
+    if batch is None or batch.ran or not connection.in_atomic_block:
+        batch = _Batch()
+        connection.__dict__[_BATCH] = batch
+    return batch
+
+
+def publish(
+    observer: ModelObserver[Any, Any],
+    change: Change,
+    rows: dict[tuple[type[Model], str], Model | None] | None = None,
+) -> None:
+    """Read the row's committed state (once per batch of ``rows``), serialize it once, and
+    send it to its groups."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    if isinstance(layer, InMemoryChannelLayer) and not _anyone_in(layer, observer, change):
+        return  # nobody in this process listens, and no other process shares the layer
+    read = {} if rows is None else rows
+    key = (observer.model, json.dumps(change.pk, default=str))
+    if key not in read:
+        manager = observer.model._base_manager.db_manager(change.alias)
+        read[key] = manager.filter(pk=change.pk).first()
+    row = read[key]
+    if row is None:
+        if change.action == "create":
+            return  # made and removed in one transaction: nothing to tell
+        action: ChangeAction = "delete"
+        source = change.instance
+        data = json.dumps({"pk": observer.json_pk(change.pk)})
+    else:
+        action = "update" if change.action == "delete" else change.action
+        source = row
+        data = observer.dump(row)
+    messages: list[Mapping[str, JSONValue]] = [
+        {
+            "type": EVENT,
+            "group": group,
+            "observer": observer.identity,
+            "action": action,
+            "data": data,
+            "facts": observer.facts(source),
+        }
+        for group in observer.groups_of(source)
+    ]
+    send(layer, messages)
+
+
+def _anyone_in(
+    layer: InMemoryChannelLayer, observer: ModelObserver[Any, Any], change: Change
+) -> bool:
+    groups: Mapping[str, object] = layer.groups
+    return any(groups.get(group) for group in observer.groups_of(change.instance))
+
+
+def send(layer: BaseChannelLayer, messages: Iterable[Mapping[str, JSONValue]]) -> None:
+    """``group_send`` every message: on the event loop that called into this thread without
+    waiting for it, as a task of this thread's running loop, or on a loop of its own."""
+    batch = list(messages)
+    if not batch:
+        return
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is not None:
+        task = running.create_task(_send_all(layer, batch))
+        _pending_sends.add(task)
+        task.add_done_callback(_sent)
+        return
+    caller = caller_loop.get(None)
+    if caller is not None and caller.is_running():
+        future = asyncio.run_coroutine_threadsafe(_send_all(layer, batch), caller)
+        future.add_done_callback(_sent_from_thread)
+        return
+    async_to_sync(_send_all)(layer, batch)
+
+
+async def _send_all(layer: BaseChannelLayer, messages: list[Mapping[str, JSONValue]]) -> None:
+    for message in messages:
+        # The layer's stubs take the message as a dict of anything.
+        await layer.group_send(str(message["group"]), dict(message))
+
+
+def _sent(task: asyncio.Task[None]) -> None:
+    _pending_sends.discard(task)
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        logger.error("Sending an event failed", exc_info=exc)
+
+
+def _sent_from_thread(future: Future[None]) -> None:
+    if not future.cancelled() and (exc := future.exception()) is not None:
+        logger.error("Sending an event failed", exc_info=exc)

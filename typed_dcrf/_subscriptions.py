@@ -1,0 +1,165 @@
+"""The event path, receiving side: one connection's subscriptions, and delivering an event to
+them.
+
+A subscription is a request_id the client chose, listening to one group of one observer. An
+event arriving for a group is checked against each of its subscriptions' permissions in memory
+(the row rebuilt from the event's facts, checked with ``has_object_permission``), then sent
+with that subscription's request_id: the payload, serialized once where the change was made, is
+spliced into each frame as it is. A subscription whose check refuses gets one 401/403 frame and
+ends.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import SynchronousOnlyOperation
+
+from typed_dcrf import _envelope, db
+from typed_dcrf._checks import (
+    OBJECT,
+    Node,
+    Subject,
+    Verdict,
+    evaluate,
+    evaluate_sync,
+    raise_if_refused,
+)
+from typed_dcrf._exception_handler import handle_exception
+from typed_dcrf.context import ActionContext
+from typed_dcrf.exceptions import PermissionDenied, Throttled
+from typed_dcrf.types import JSONValue
+
+if TYPE_CHECKING:
+    from typed_dcrf.consumers import AsyncAPIConsumer
+    from typed_dcrf.observers import ModelObserver
+
+STATUS = {"create": 200, "update": 200, "delete": 204}
+"""The ``response_status`` of each event, as DCRF sends them."""
+
+
+def request_key(request_id: JSONValue) -> str:
+    """One string per distinct request_id (``1`` and ``"1"`` are two)."""
+    return json.dumps(request_id, sort_keys=True)
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One subscription: a request_id listening to one group of one observer."""
+
+    request_id: JSONValue
+    group: str
+    observer: ModelObserver[Any, Any]
+    context: ActionContext
+    """The subscribing action's context: its user, action and arguments, for the checks."""
+    still_visible: Callable[[Any], Awaitable[bool]] | None = None
+    """An extra check per delivered event (the row is still in the consumer's queryset)."""
+
+
+@dataclass(eq=False)
+class Subscriptions:
+    """The subscriptions of one connection, by request_id and by group."""
+
+    consumer: AsyncAPIConsumer
+    by_request: dict[str, Subscription] = field(default_factory=dict[str, Subscription])
+    by_group: dict[str, dict[str, Subscription]] = field(
+        default_factory=dict[str, dict[str, Subscription]]
+    )
+
+    def __len__(self) -> int:
+        return len(self.by_request)
+
+    async def add(self, subscription: Subscription, *, limit: int) -> None:
+        """Listen for ``subscription`` (replacing one with its request_id), joining its group
+        first; ``Throttled`` beyond ``limit`` subscriptions."""
+        key = request_key(subscription.request_id)
+        if key not in self.by_request and len(self.by_request) >= limit:
+            msg = f"A connection may hold at most {limit} subscriptions; unsubscribe one first."
+            raise Throttled(detail=msg)
+        await self.remove(subscription.request_id)
+        members = self.by_group.get(subscription.group)
+        if members is None:
+            members = self.by_group[subscription.group] = {}
+            await self.consumer.channel_layer.group_add(
+                subscription.group, self.consumer.channel_name
+            )
+        members[key] = subscription
+        self.by_request[key] = subscription
+
+    async def remove(self, request_id: JSONValue) -> Subscription | None:
+        """End the subscription of ``request_id``, leaving its group if it was the last."""
+        subscription = self.by_request.pop(request_key(request_id), None)
+        if subscription is not None:
+            await self._leave(subscription)
+        return subscription
+
+    async def remove_where(self, matches: Callable[[Subscription], bool]) -> int:
+        """End every subscription ``matches`` accepts; how many there were."""
+        ended = [sub for sub in self.by_request.values() if matches(sub)]
+        for subscription in ended:
+            await self.remove(subscription.request_id)
+        return len(ended)
+
+    async def close(self) -> None:
+        """End them all (the connection is closing)."""
+        for group in list(self.by_group):
+            await self.consumer.channel_layer.group_discard(group, self.consumer.channel_name)
+        self.by_group.clear()
+        self.by_request.clear()
+
+    async def _leave(self, subscription: Subscription) -> None:
+        members = self.by_group.get(subscription.group, {})
+        members.pop(request_key(subscription.request_id), None)
+        if not members and self.by_group.pop(subscription.group, None) is not None:
+            await self.consumer.channel_layer.group_discard(
+                subscription.group, self.consumer.channel_name
+            )
+
+    async def deliver(self, message: Mapping[str, Any], permissions: Node | None) -> None:
+        """Send the event in ``message`` to each of its group's subscriptions that may see it."""
+        members = self.by_group.get(str(message["group"]))
+        if not members:
+            return
+        action = str(message["action"])
+        status = STATUS.get(action, 200)
+        data = str(message["data"])
+        for subscription in list(members.values()):
+            if subscription.observer.identity != message["observer"]:
+                continue
+            refusal = await self._refusal(subscription, message, permissions)
+            if refusal is None:
+                frame = _envelope.success(action, subscription.request_id, status, data)
+            else:
+                await self.remove(subscription.request_id)
+                code, errors = refusal
+                frame = _envelope.failure(action, subscription.request_id, code, errors)
+            await self.consumer.send_envelope(frame)
+
+    async def _refusal(
+        self, subscription: Subscription, message: Mapping[str, Any], permissions: Node | None
+    ) -> tuple[int, list[JSONValue]] | None:
+        """Why ``subscription`` may not see the event (status and errors), or ``None``."""
+        if message["action"] == "delete":
+            return None  # it could see the row: it may learn that the row is gone
+        row = subscription.observer.shadow(message["facts"])
+        try:
+            if subscription.still_visible is not None and not await subscription.still_visible(row):
+                raise PermissionDenied  # the row left the consumer's queryset
+            if permissions is not None:
+                subject = Subject(self.consumer, subscription.context, "GET", obj=row)
+                raise_if_refused(await _object_verdict(permissions, subject), subject)
+        except Exception as exc:
+            status, errors = handle_exception(exc, f"the delivery to {subscription.request_id!r}")
+            return status, errors
+        return None
+
+
+async def _object_verdict(permissions: Node, subject: Subject) -> Verdict:
+    """The object check, in memory; in the database thread (a trip) if a permission needs it."""
+    try:
+        return await evaluate(permissions, OBJECT, subject, in_memory=True)
+    except SynchronousOnlyOperation:
+        return await db.run(evaluate_sync, permissions, OBJECT, subject)

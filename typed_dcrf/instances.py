@@ -1,0 +1,103 @@
+"""Instance subscriptions: DCRF's ``subscribe_instance`` and ``unsubscribe_instance``.
+
+``subscribe_instance {pk}`` (201, ``data`` null) subscribes its request_id to the object's
+changes; each one arrives with that request_id, ``{"action": "update", "response_status": 200,
+"data": <the object, serialized once>}`` or ``{"action": "delete", "response_status": 204,
+"data": {"pk": ...}}``. ``unsubscribe_instance`` with the request_id ends it (204).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rest_framework.utils.serializer_helpers import ReturnDict
+
+from typed_dcrf import db
+from typed_dcrf._subscriptions import Subscription
+from typed_dcrf.actions import action
+from typed_dcrf.conf import get_settings
+from typed_dcrf.exceptions import NotFound, ParseError
+from typed_dcrf.generics import GenericModelConsumer, LookupValue, M, S
+from typed_dcrf.observers import ModelObserver
+from typed_dcrf.responses import Response
+
+InstanceData = ReturnDict[str, Any]
+"""The payload of an instance event: the serializer's data."""
+
+
+class ObserveInstanceMixin(GenericModelConsumer[M, S]):
+    """``subscribe_instance`` / ``unsubscribe_instance``, with DCRF's frames.
+
+    Events are serialized once per change, by the consumer's serializer without a request
+    (``serializer_class(instance).data``: fields that need the request are not available), and
+    checked for each subscriber in memory by its object permissions, against the row rebuilt
+    from the event's facts.
+    """
+
+    # The observer of each concrete class; its T is the serializer's data for every model.
+    instance_observer: ClassVar[ModelObserver[Any, InstanceData]]
+    """Sends this class's instance events (one observer per concrete consumer class)."""
+
+    recheck_queryset: ClassVar[bool] = False
+    """Also check, for every event and subscriber, that the row is still in ``get_queryset()``
+    (a query per subscriber per event); by default only the object permissions are."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if hasattr(cls, "model") and "subscribe_instance" in cls.actions:
+            cls.instance_observer = ModelObserver(
+                cls.model,
+                f"{cls.__module__}.{cls.__qualname__}.instance",
+                serialize=cls.instance_event_data,
+                data_type=InstanceData,
+            )
+
+    @classmethod
+    def instance_event_data(cls, instance: M) -> InstanceData:
+        """An instance event's ``data``: ``serializer_class(instance).data``, with no request
+        (it runs once per change, in the process that made it)."""
+        serializer = cls.serializer_class(instance, context={"request": None, "view": None})
+        data: InstanceData = serializer.data
+        return data
+
+    @action(method="GET")
+    async def subscribe_instance(self, /, **lookup: LookupValue) -> Response[None]:
+        """Subscribe this frame's request_id to the object's changes (201; 404 for no object,
+        403 when an object permission refuses it). Subscribing again with one request_id
+        replaces its subscription."""
+        context = self.context
+        if context.request_id is None:
+            raise ParseError("subscribe_instance needs a request_id: its events carry it.")
+        instance = await self.aget_object()
+        observer = self.instance_observer
+        subscription = Subscription(
+            context.request_id,
+            observer.instance_group(instance.pk),
+            observer,
+            context,
+            still_visible=self._in_queryset if self.recheck_queryset else None,
+        )
+        await self.subscriptions.add(subscription, limit=get_settings().max_subscriptions)
+        return Response.created(None)
+
+    @action(method="GET")
+    async def unsubscribe_instance(self, /, **lookup: LookupValue) -> Response[None]:
+        """End the subscription of this frame's request_id (404 if it has none); without a
+        request_id, every subscription of this connection to the object (204)."""
+        context = self.context
+        if context.request_id is not None:
+            if await self.subscriptions.remove(context.request_id) is None:
+                raise NotFound("No subscription has this request_id.")
+            return Response.no_content()
+        kwarg = self.lookup_url_kwarg or self.lookup_field
+        wanted = context.arguments.get(kwarg)
+        _ = await self.subscriptions.remove_where(
+            lambda sub: (
+                sub.observer is self.instance_observer
+                and sub.context.arguments.get(kwarg) == wanted
+            )
+        )
+        return Response.no_content()
+
+    async def _in_queryset(self, row: M) -> bool:
+        return await db.run(self.get_queryset().filter(pk=row.pk).exists)

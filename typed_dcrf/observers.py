@@ -1,0 +1,149 @@
+"""Model observers: which rows' changes a consumer class hears of, what each event carries (its
+payload ``T``, serialized once per event), the groups it goes to, and the facts that permission
+checks read on delivery, in memory.
+
+Observers register when their consumer class is created; with ``typed_dcrf`` in
+``INSTALLED_APPS``, every process imports the installed apps' ``consumers`` modules at start-up
+(``OBSERVER_MODULES``), so that saves made by a worker, a management command or the shell send
+their events too. ``notify()`` tells observers of changes that send no signals (``update()``,
+``bulk_create()``).
+"""
+
+from __future__ import annotations
+
+import json
+import weakref
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, TypeVar
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import Model
+from pydantic_core import to_jsonable_python
+
+from typed_dcrf import _events
+from typed_dcrf._codec import Codec
+from typed_dcrf._events import ChangeAction
+from typed_dcrf._groups import group_name
+from typed_dcrf.types import JSONValue
+
+M = TypeVar("M", bound=Model)
+T = TypeVar("T")
+
+Facts = dict[str, JSONValue]
+"""What an event tells permission checks about its row (by default, every concrete field)."""
+
+
+def row_facts(instance: Model) -> Facts:
+    """Every concrete field of ``instance`` by its attribute name (``owner_id``, not ``owner``),
+    as JSON values: what the default permission check at delivery rebuilds the row from."""
+    return {
+        field.attname: to_jsonable_python(field.value_from_object(instance), fallback=str)
+        for field in instance._meta.concrete_fields
+    }
+
+
+class ModelObserver(Generic[M, T]):
+    """Watches ``model`` for one consumer class: each change becomes one event carrying ``T``.
+
+    Args:
+        model: the model whose saves and deletes are observed.
+        identity: a name unique to this observer (its consumer class and attribute).
+        serialize: the row as the event's ``T``, without a request (it runs once per event,
+            in whatever process made the change).
+        data_type: ``T`` itself, compiled into the event's JSON serializer.
+        groups: the groups a change of a row goes to (by default, the row's own group).
+        facts: what permission checks at delivery read (by default, ``row_facts``).
+        many_to_many: also observe the model's many-to-many fields.
+    """
+
+    def __init__(
+        self,
+        model: type[M],
+        identity: str,
+        *,
+        serialize: Callable[[M], T],
+        data_type: object,
+        groups: Callable[[M], Iterable[str]] | None = None,
+        facts: Callable[[M], Facts] = row_facts,
+        many_to_many: bool = False,
+    ) -> None:
+        self.model = model
+        self.identity = _unique(identity)
+        self.serialize = serialize
+        self.codec = Codec(data_type)
+        self._groups = groups
+        self._facts = facts
+        self.many_to_many = many_to_many
+        _identities[self.identity] = self
+        _events.register(self)
+
+    def group(self, *parts: str) -> str:
+        """This observer's group named by ``parts`` (for a ``groups`` hook to return)."""
+        return group_name(self.model._meta.label_lower, self.identity, *parts)
+
+    def instance_group(self, pk: object) -> str:
+        """The group of the row whose primary key is ``pk``."""
+        return self.group("pk", json.dumps(self.json_pk(pk)))
+
+    def groups_of(self, instance: M) -> list[str]:
+        """The groups a change of ``instance`` goes to."""
+        if self._groups is None:
+            return [self.instance_group(instance.pk)]
+        return list(self._groups(instance))
+
+    def facts(self, instance: M) -> Facts:
+        return self._facts(instance)
+
+    def dump(self, instance: M) -> str:
+        """``instance`` as the event's JSON payload."""
+        return self.codec.dump_json(self.serialize(instance))
+
+    def json_pk(self, pk: object) -> JSONValue:
+        return to_jsonable_python(pk, fallback=str)  # type: ignore[no-any-return]
+
+    def shadow(self, facts: Facts) -> M:
+        """An unsaved ``model`` built from ``facts``, for permission checks in memory."""
+        values: dict[str, object] = {}
+        for field in self.model._meta.concrete_fields:
+            if field.attname in facts:
+                value = facts[field.attname]
+                try:
+                    values[field.attname] = field.to_python(value)
+                except DjangoValidationError:
+                    values[field.attname] = value
+        return self.model(**values)
+
+
+_identities: weakref.WeakValueDictionary[str, ModelObserver[Any, Any]] = (
+    weakref.WeakValueDictionary()
+)
+
+
+def _unique(identity: str) -> str:
+    """``identity``, or ``identity#2``... if another live observer has it (classes made again
+    with one name, as in tests): two observers never share a group."""
+    candidate, number = identity, 1
+    while candidate in _identities:
+        number += 1
+        candidate = f"{identity}#{number}"
+    return candidate
+
+
+def notify(
+    model: type[Model],
+    pks: Iterable[object],
+    *,
+    action: ChangeAction = "update",
+    using: str = DEFAULT_DB_ALIAS,
+) -> None:
+    """Tell ``model``'s observers that the rows ``pks`` changed, for the changes that send no
+    signals (``QuerySet.update()``, ``bulk_create()``, raw SQL); as a save, after commit.
+
+    Each row is read at commit: one that is gone is sent as deleted, whatever ``action`` says;
+    ``action="create"`` sends rows that exist as created.
+    """
+    for pk in pks:
+        shadow = model(pk=pk)
+        shadow._state.db = using
+        _events.changed(shadow, action, using)
