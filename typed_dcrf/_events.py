@@ -11,6 +11,7 @@ process can know nobody listens (the in-memory layer), nothing is read or sent.
 from __future__ import annotations
 
 import asyncio
+import copy
 import functools
 import json
 import logging
@@ -94,7 +95,8 @@ def changed(
     if not observers:
         return
     batch = _batch(alias)
-    snapshot = Change(alias, instance.pk, action, instance)
+    # A copy: Django clears the primary key of a deleted instance once it is gone.
+    snapshot = Change(alias, instance.pk, action, copy.copy(instance))
     for observer in observers:
         connections[alias].on_commit(
             functools.partial(batch.publish, observer, snapshot), robust=True

@@ -38,6 +38,9 @@ class ObserveInstanceMixin(GenericModelConsumer[M, S]):
     instance_observer: ClassVar[ModelObserver[Any, InstanceData]]
     """Sends this class's instance events (one observer per concrete consumer class)."""
 
+    observe_many_to_many: ClassVar[bool] = False
+    """Also send the rows' many-to-many changes (``m2m_changed``) as updates."""
+
     recheck_queryset: ClassVar[bool] = False
     """Also check, for every event and subscriber, that the row is still in ``get_queryset()``
     (a query per subscriber per event); by default only the object permissions are."""
@@ -50,6 +53,7 @@ class ObserveInstanceMixin(GenericModelConsumer[M, S]):
                 f"{cls.__module__}.{cls.__qualname__}.instance",
                 serialize=cls.instance_event_data,
                 data_type=InstanceData,
+                many_to_many=cls.observe_many_to_many,
             )
 
     @classmethod

@@ -291,12 +291,18 @@ class ApiClient:
     async def nothing_for(self, request_id: JSONValue, timeout: float = 0.1) -> bool:  # noqa: ASYNC109
         """Whether no reply to ``request_id`` arrives within ``timeout`` seconds (one that does
         is kept for ``reply_to``)."""
-        try:
-            reply = await asyncio.wait_for(self.reply_to(request_id), timeout)
-        except TimeoutError:
-            return True
-        self._pending.insert(0, reply)
-        return False
+        if any(reply.get("request_id") == request_id for reply in self._pending):
+            return False
+        deadline = asyncio.get_running_loop().time() + timeout
+        while (left := deadline - asyncio.get_running_loop().time()) > 0:
+            # Polled: cancelling a wait for the application's output would end the application.
+            if await self.communicator.receive_nothing(left):
+                return True
+            reply = await self._receive_frame()
+            self._pending.append(reply)
+            if reply.get("request_id") == request_id:
+                return False
+        return True
 
     async def _receive_frame(self) -> JSONObject:
         message = await self.communicator.receive_output(self.timeout)

@@ -3,8 +3,8 @@ that their observers send events from any process, a subprocess saving in the sh
 
 from __future__ import annotations
 
-from tests.app.models import Item
-from tests.app.serializers import ItemSerializer
+from tests.app.models import Board, Item
+from tests.app.serializers import BoardSerializer, ItemSerializer
 from typed_dcrf import ModelConsumer, ObserveInstanceMixin
 
 
@@ -12,3 +12,11 @@ class ObservedItems(
     ObserveInstanceMixin[Item, ItemSerializer], ModelConsumer[Item, ItemSerializer]
 ):
     """CRUD on Item, and subscriptions to its rows."""
+
+
+class ObservedBoards(
+    ObserveInstanceMixin[Board, BoardSerializer], ModelConsumer[Board, BoardSerializer]
+):
+    """Subscriptions to boards, their members included."""
+
+    observe_many_to_many = True

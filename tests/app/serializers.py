@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from tests.app.models import Item, Note
+from tests.app.models import Board, Item, Note
 
 
 class ItemSerializer(serializers.ModelSerializer[Item]):
@@ -17,3 +17,9 @@ class NoteSerializer(serializers.ModelSerializer[Note]):
     class Meta:  # pyright: ignore[reportIncompatibleVariableOverride]  # DRF's stubs declare a Meta class
         model = Note
         fields = ("id", "text")
+
+
+class BoardSerializer(serializers.ModelSerializer[Board]):
+    class Meta:  # pyright: ignore[reportIncompatibleVariableOverride]  # DRF's stubs declare a Meta class
+        model = Board
+        fields = ("id", "name", "members")
