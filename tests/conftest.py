@@ -4,15 +4,15 @@ connections after each one), and the real-server fixture: uvicorn and daphne on 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
+import socket
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, cast
 
 import pytest
 from asgiref.sync import SyncToAsync
 
-from tests.server.process import ROOT, Running, Server, command, free_port, wait_for_port
+from tests.server.process import Running, Server, migrate, serve, server_environment
+from tests.settings import REDIS_LAYER
 
 pytest_plugins = ["pytester"]
 
@@ -26,30 +26,10 @@ def server(
         pytest.skip("runs in the SQLite pass: the servers use a SQLite file of their own")
     kind = cast("Server", request.param)
     directory = tmp_path_factory.mktemp(kind)
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.server.settings",
-        "TYPED_DCRF_SERVER_DB": str(directory / "db.sqlite3"),
-        "PYTHONPATH": str(ROOT),
-    }
-    migrate = [sys.executable, "-m", "django", "migrate", "--verbosity", "0"]
-    subprocess.run(migrate, cwd=ROOT, env=environment, check=True, timeout=120)
-    port = free_port()
-    log = directory / "server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command(kind, port), cwd=ROOT, env=environment, stdout=output, stderr=output
-        )
-    try:
-        wait_for_port(port, process, log)
-        yield Running(kind, port)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    environment = server_environment(directory)
+    migrate(environment)
+    with serve(kind, environment, directory / "server.log") as running:
+        yield running
 
 
 @pytest.fixture
@@ -70,3 +50,27 @@ def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(SyncToAsync, "__call__", counted)
     return sent
+
+
+def require(service: str, port: int) -> None:
+    """Skip without ``service`` on 127.0.0.1:``port``, except in CI, where it must run."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except OSError:
+        reason = f"{service} is not reachable on 127.0.0.1:{port}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}, and CI requires it")
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def redis_layer(settings: Any, request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The Redis channel layer for this test (its keys under a prefix of their own)."""
+    require("Redis", 6379)
+    config = {
+        **REDIS_LAYER["CONFIG"],
+        "prefix": f"typed_dcrf_test_{os.getpid()}_{request.node.name}",
+    }
+    layer = {**REDIS_LAYER, "CONFIG": config}
+    settings.CHANNEL_LAYERS = {"default": layer}
+    return layer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 SECRET_KEY = "typed-dcrf-tests"
 USE_TZ = True
@@ -16,7 +17,8 @@ INSTALLED_APPS = [
 ]
 POSTGRES = {
     "ENGINE": "django.db.backends.postgresql",
-    "NAME": "test",
+    # A subprocess of a test names the test's own database here.
+    "NAME": os.environ.get("TYPED_DCRF_DB_NAME", "test"),
     "USER": "postgres",
     "HOST": "127.0.0.1",
     "PORT": "5432",
@@ -35,7 +37,19 @@ DATABASES = {
         else {**SQLITE}
     ),
 }
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+IN_MEMORY_LAYER = {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+REDIS_LAYER: dict[str, Any] = {
+    "BACKEND": "channels_redis.core.RedisChannelLayer",
+    "CONFIG": {
+        # redis-py 8 times out blocking reads after 5 s unless told not to (channels_redis#422).
+        "hosts": [{"address": "redis://127.0.0.1:6379", "socket_timeout": None}],
+        # One run's keys apart from another's; its subprocesses are given the same prefix.
+        "prefix": os.environ.get("TYPED_DCRF_REDIS_PREFIX", f"typed_dcrf_test_{os.getpid()}"),
+    },
+}
+CHANNEL_LAYERS = {
+    "default": REDIS_LAYER if os.environ.get("TEST_LAYER") == "redis" else IN_MEMORY_LAYER
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Hyperlinked serializer fields reverse these routes into absolute URLs.
 ROOT_URLCONF = "tests.urls"

@@ -11,12 +11,13 @@ ends.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from django.core.exceptions import SynchronousOnlyOperation
+from django.core.exceptions import ImproperlyConfigured, SynchronousOnlyOperation
 
 from typed_dcrf import _envelope, db
 from typed_dcrf._checks import (
@@ -28,7 +29,7 @@ from typed_dcrf._checks import (
     evaluate_sync,
     raise_if_refused,
 )
-from typed_dcrf._exception_handler import handle_exception
+from typed_dcrf._exception_handler import handle_exception, logger
 from typed_dcrf.context import ActionContext
 from typed_dcrf.exceptions import PermissionDenied, Throttled
 from typed_dcrf.types import JSONValue
@@ -68,6 +69,7 @@ class Subscriptions:
     by_group: dict[str, dict[str, Subscription]] = field(
         default_factory=dict[str, dict[str, Subscription]]
     )
+    _refresher: asyncio.Task[None] | None = None
 
     def __len__(self) -> int:
         return len(self.by_request)
@@ -75,6 +77,9 @@ class Subscriptions:
     async def add(self, subscription: Subscription, *, limit: int) -> None:
         """Listen for ``subscription`` (replacing one with its request_id), joining its group
         first; ``Throttled`` beyond ``limit`` subscriptions."""
+        if cast("object", self.consumer.channel_layer) is None:  # typed as always set; it is not
+            msg = "Subscriptions need a channel layer: set CHANNEL_LAYERS in the settings."
+            raise ImproperlyConfigured(msg)
         key = request_key(subscription.request_id)
         if key not in self.by_request and len(self.by_request) >= limit:
             msg = f"A connection may hold at most {limit} subscriptions; unsubscribe one first."
@@ -88,6 +93,8 @@ class Subscriptions:
             )
         members[key] = subscription
         self.by_request[key] = subscription
+        if self._refresher is None:
+            self._refresher = asyncio.create_task(self._refresh())
 
     async def remove(self, request_id: JSONValue) -> Subscription | None:
         """End the subscription of ``request_id``, leaving its group if it was the last."""
@@ -103,8 +110,23 @@ class Subscriptions:
             await self.remove(subscription.request_id)
         return len(ended)
 
+    async def _refresh(self) -> None:
+        """Join the groups again before the layer forgets them (``group_expiry``: channels-redis
+        drops a membership a day after it was made)."""
+        expiry = float(getattr(self.consumer.channel_layer, "group_expiry", 86400))
+        while True:
+            await asyncio.sleep(expiry / 2)
+            try:
+                for group in list(self.by_group):
+                    await self.consumer.channel_layer.group_add(group, self.consumer.channel_name)
+            except Exception:  # the layer is down: try again next time
+                logger.exception("Joining the subscriptions' groups again failed")
+
     async def close(self) -> None:
         """End them all (the connection is closing)."""
+        if self._refresher is not None:
+            self._refresher.cancel()
+            await asyncio.gather(self._refresher, return_exceptions=True)
         for group in list(self.by_group):
             await self.consumer.channel_layer.group_discard(group, self.consumer.channel_name)
         self.by_group.clear()

@@ -182,6 +182,7 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
             await super().__call__(scope, receive, send)
         finally:  # also when the server cancels the consumer instead of disconnecting it
             await self._tasks.close()
+            await self.subscriptions.close()
 
     async def websocket_connect(self, message: Any) -> None:
         try:

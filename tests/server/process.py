@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -50,3 +53,40 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> Non
         else:
             return
     raise RuntimeError(f"the server did not listen within 30 s: {log.read_text()}")
+
+
+def server_environment(directory: Path, **extra: str) -> dict[str, str]:
+    """The environment of a server process on the SQLite file in ``directory``."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.server.settings",
+        "TYPED_DCRF_SERVER_DB": str(directory / "db.sqlite3"),
+        "PYTHONPATH": str(ROOT),
+        **extra,
+    }
+
+
+def migrate(environment: Mapping[str, str]) -> None:
+    """Create the tables of the servers' database."""
+    command = [sys.executable, "-m", "django", "migrate", "--verbosity", "0"]
+    subprocess.run(command, cwd=ROOT, env=environment, check=True, timeout=120)
+
+
+@contextmanager
+def serve(kind: Server, environment: Mapping[str, str], log: Path) -> Iterator[Running]:
+    """A ``kind`` server process on a free port, stopped when the block ends."""
+    port = free_port()
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command(kind, port), cwd=ROOT, env=environment, stdout=output, stderr=output
+        )
+    try:
+        wait_for_port(port, process, log)
+        yield Running(kind, port)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
