@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,7 +73,7 @@ def migrate(environment: Mapping[str, str]) -> None:
 
 
 @contextmanager
-def serve(kind: Server, environment: Mapping[str, str], log: Path) -> Iterator[Running]:
+def serve(kind: Server, environment: Mapping[str, str], log: Path) -> Generator[Running]:
     """A ``kind`` server process on a free port, stopped when the block ends."""
     port = free_port()
     with log.open("wb") as output:
