@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from typing import Literal, cast
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+from websockets.uri import parse_uri
 
 from tests.frames import envelope
 from tests.server.process import Running
@@ -227,3 +232,78 @@ async def test_a_frame_over_uvicorns_cap_closes_with_1009(server: Running) -> No
         sending.cancel()
         await asyncio.gather(sending, return_exceptions=True)
     assert close.code == 1009
+
+
+class NonReadingClient:
+    """A websocket client on a blocking socket with a tiny receive buffer, that reads only
+    when told to (websockets' own clients read ahead into memory, whatever they are asked)."""
+
+    def __init__(self, port: int, path: str) -> None:
+        self.socket = socket.socket()
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.socket.settimeout(TIMEOUT)
+        self.socket.connect(("127.0.0.1", port))
+        self.protocol = ClientProtocol(parse_uri(f"ws://127.0.0.1:{port}{path}"), max_size=None)
+        self.protocol.send_request(self.protocol.connect())
+        self._flush()
+        self._events: list[Frame] = []
+        while self.protocol.state is State.CONNECTING:
+            self._read()
+
+    def send(self, frame: JSONObject) -> None:
+        self.protocol.send_text(json.dumps(frame).encode())
+        self._flush()
+
+    def receive(self) -> Frame:
+        """The next frame: a text frame, or the close frame."""
+        while not self._events:
+            self._read()
+        return self._events.pop(0)
+
+    def _read(self) -> None:
+        data = self.socket.recv(65536)
+        if not data:
+            raise EOFError("the server closed the socket")
+        self.protocol.receive_data(data)
+        self._events += [
+            event for event in self.protocol.events_received() if isinstance(event, Frame)
+        ]
+
+    def _flush(self) -> None:
+        for data in self.protocol.data_to_send():
+            self.socket.sendall(data)
+
+
+async def test_a_client_that_never_reads_is_closed_with_4429(server: Running) -> None:
+    """On uvicorn, whose buffer typed_dcrf can see: while it holds more than
+    OUTGOING_HIGH_WATER for a client that reads nothing, events wait in typed_dcrf, the latest
+    per row; once more rows' wait than MAX_OUTGOING_EVENTS (16 here), the client is closed with
+    4429. (daphne's buffer cannot be seen: its ping timeout ends such a client.)"""
+    if server.kind != "uvicorn":
+        pytest.skip("uvicorn's buffer can be seen; daphne's cannot")
+    url = f"ws://127.0.0.1:{server.port}/ws/boards/"
+    reader = await asyncio.to_thread(NonReadingClient, server.port, "/ws/boards/")
+    async with connect(url, proxy=None, close_timeout=2) as editor:
+        pks: list[JSONValue] = []
+        for number in range(40):
+            await editor.send(json.dumps({"action": "create", "data": {"name": f"b{number}"}}))
+            pks.append(cast("JSONObject", json.loads(await editor.recv())["data"])["id"])
+        for pk in pks:
+            subscribe: JSONObject = {"action": "subscribe_instance", "pk": pk, "request_id": pk}
+            await asyncio.to_thread(reader.send, subscribe)
+            await asyncio.to_thread(reader.receive)
+        # The reader reads no more; every board gets 60 KB of notes, four times.
+        for round_number in range(4):
+            for pk in pks:
+                notes = str(round_number) * 60_000
+                await editor.send(
+                    json.dumps({"action": "patch", "pk": pk, "data": {"notes": notes}})
+                )
+                assert json.loads(await editor.recv())["response_status"] == 200
+    frames = 0
+    with reader.socket:
+        while (frame := await asyncio.to_thread(reader.receive)).opcode is Opcode.TEXT:
+            frames += 1
+    assert frame.opcode is Opcode.CLOSE
+    assert int.from_bytes(frame.data[:2], "big") == 4429
+    assert frames < 160  # not every event: those that waited were dropped

@@ -185,6 +185,7 @@ def publish(
             "group": group,
             "observer": observer.identity,
             "action": action,
+            "pk": observer.json_pk(change.pk),
             "data": data,
             "facts": observer.facts(source),
         }

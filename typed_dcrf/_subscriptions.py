@@ -30,6 +30,8 @@ from typed_dcrf._checks import (
     raise_if_refused,
 )
 from typed_dcrf._exception_handler import handle_exception, logger
+from typed_dcrf._outbox import SLOW_CLIENT, Outbox
+from typed_dcrf.conf import get_settings
 from typed_dcrf.context import ActionContext
 from typed_dcrf.exceptions import PermissionDenied, Throttled
 from typed_dcrf.types import JSONValue
@@ -70,6 +72,16 @@ class Subscriptions:
         default_factory=dict[str, dict[str, Subscription]]
     )
     _refresher: asyncio.Task[None] | None = None
+    outbox: Outbox = field(init=False)
+    """The events waiting to go out to this client."""
+    _too_slow: bool = False
+
+    def __post_init__(self) -> None:
+        self.outbox = Outbox(
+            self.consumer.send_envelope,
+            self.consumer.server_buffered,
+            high_water=get_settings().outgoing_high_water,
+        )
 
     def __len__(self) -> int:
         return len(self.by_request)
@@ -124,6 +136,7 @@ class Subscriptions:
 
     async def close(self) -> None:
         """End them all (the connection is closing)."""
+        await self.outbox.close()
         if self._refresher is not None:
             self._refresher.cancel()
             await asyncio.gather(self._refresher, return_exceptions=True)
@@ -143,11 +156,13 @@ class Subscriptions:
     async def deliver(self, message: Mapping[str, Any], permissions: Node | None) -> None:
         """Send the event in ``message`` to each of its group's subscriptions that may see it."""
         members = self.by_group.get(str(message["group"]))
-        if not members:
+        if not members or self._too_slow:
             return
         action = str(message["action"])
         status = STATUS.get(action, 200)
         data = str(message["data"])
+        row = json.dumps(message.get("pk"))
+        capacity = get_settings().max_outgoing_events
         for subscription in list(members.values()):
             if subscription.observer.identity != message["observer"]:
                 continue
@@ -158,7 +173,21 @@ class Subscriptions:
                 await self.remove(subscription.request_id)
                 code, errors = refusal
                 frame = _envelope.failure(action, subscription.request_id, code, errors)
-            await self.consumer.send_envelope(frame)
+            key = f"{request_key(subscription.request_id)} {row}"
+            if not self.outbox.put(key, frame, capacity=capacity):
+                await self._close_slow_client(capacity)
+                return
+
+    async def _close_slow_client(self, capacity: int) -> None:
+        """``capacity`` events wait for a client that does not read them: close it."""
+        self._too_slow = True
+        await self.outbox.close()
+        logger.warning(
+            "Closing a connection of %s: %d events wait for it (MAX_OUTGOING_EVENTS)",
+            type(self.consumer).__qualname__,
+            capacity,
+        )
+        await self.consumer.close(code=SLOW_CLIENT)
 
     async def _refusal(
         self, subscription: Subscription, message: Mapping[str, Any], permissions: Node | None

@@ -39,6 +39,14 @@ class Settings(BaseModel):
     max_subscriptions: int = Field(100, gt=0, alias="MAX_SUBSCRIPTIONS")
     """Subscriptions one connection may hold at once; more are refused with a 429."""
 
+    max_outgoing_events: int = Field(256, gt=0, alias="MAX_OUTGOING_EVENTS")
+    """Events that may wait for a client that reads slowly (the latest per subscription and
+    row); with more, the connection is closed with 4429."""
+
+    outgoing_high_water: int = Field(1_048_576, gt=0, alias="OUTGOING_HIGH_WATER")
+    """Bytes the server may hold for a client before its events wait in typed_dcrf (where the
+    server lets that be seen: uvicorn)."""
+
     observer_modules: tuple[str, ...] = Field(("consumers",), alias="OBSERVER_MODULES")
     """The modules of every installed app imported at start-up (with ``typed_dcrf`` in
     ``INSTALLED_APPS``), so that their observers send events from every process."""

@@ -34,6 +34,7 @@ from typed_dcrf._checks import (
 )
 from typed_dcrf._drf import scope_user
 from typed_dcrf._exception_handler import handle_exception, logger
+from typed_dcrf._outbox import buffered_bytes
 from typed_dcrf._subscriptions import Subscriptions
 from typed_dcrf.actions import Action
 from typed_dcrf.conf import get_settings
@@ -55,6 +56,9 @@ REFUSED = 4003
 
 STREAM = "typed_dcrf.stream"
 """The scope key naming a consumer's stream when a ``Demultiplexer`` serves it."""
+
+SERVER_SEND = "typed_dcrf.server_send"
+"""The scope key of the server's own ``send`` when a ``Demultiplexer`` stands between them."""
 
 FRAME = "typed_dcrf.frame"
 """The type of the message a ``Demultiplexer`` hands a decoded frame to a consumer with."""
@@ -249,6 +253,12 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
             await self._send_error(exc, name, request_id)
 
     # Sending: every text frame out goes through send_envelope.
+
+    def server_buffered(self) -> int | None:
+        """How many bytes the server holds for the client, where it lets that be seen."""
+        if not hasattr(self, "_server_buffered"):
+            self._server_buffered = buffered_bytes(self.scope.get(SERVER_SEND, self.base_send))
+        return None if self._server_buffered is None else self._server_buffered()
 
     async def send_envelope(self, text: str) -> None:
         """Send one frame, JSON text, to the client: replies, stream pages and pushes alike

@@ -22,7 +22,7 @@ from django.core.exceptions import ImproperlyConfigured
 from typed_dcrf import _envelope
 from typed_dcrf._exception_handler import handle_exception, logger
 from typed_dcrf.conf import get_settings
-from typed_dcrf.consumers import FRAME, REFUSED, STREAM, AsyncAPIConsumer
+from typed_dcrf.consumers import FRAME, REFUSED, SERVER_SEND, STREAM, AsyncAPIConsumer
 from typed_dcrf.exceptions import APIError, NotFound, ParseError, PermissionDenied
 from typed_dcrf.types import ASGIApp, ASGIMessage, JSONValue, Receive, Scope, Send
 
@@ -117,7 +117,7 @@ class Demultiplexer:
             app = cast("ASGIApp", consumer.as_asgi())
             upstream = functools.partial(self._from_stream, stream)
             stream.task = asyncio.create_task(
-                _serve(app, {**scope, STREAM: name}, stream.receive, upstream)
+                _serve(app, {**scope, STREAM: name, SERVER_SEND: send}, stream.receive, upstream)
             )
             stream.task.add_done_callback(functools.partial(self._stream_ended, stream))
         try:

@@ -40,9 +40,11 @@ class Item(models.Model):
 
 
 class Board(models.Model):
-    """A model with a many-to-many field, for observers of many-to-many changes."""
+    """A model with a many-to-many field, for observers of many-to-many changes, and long
+    notes, for events larger than a client reads at once."""
 
     name: models.CharField[str, str] = models.CharField(max_length=100)
+    notes: models.TextField[str, str] = models.TextField(blank=True, default="")
     members: models.ManyToManyField[User, models.Model] = models.ManyToManyField(
         settings.AUTH_USER_MODEL, related_name="boards", blank=True
     )

@@ -22,4 +22,4 @@ class NoteSerializer(serializers.ModelSerializer[Note]):
 class BoardSerializer(serializers.ModelSerializer[Board]):
     class Meta:  # pyright: ignore[reportIncompatibleVariableOverride]  # DRF's stubs declare a Meta class
         model = Board
-        fields = ("id", "name", "members")
+        fields = ("id", "name", "notes", "members")

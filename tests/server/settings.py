@@ -21,5 +21,6 @@ DATABASES = {
     }
 }
 ASGI_APPLICATION = "tests.server.asgi.application"
-TYPED_DCRF = {"MAX_FRAME_BYTES": 65_536}
-"""Below both servers' own caps (daphne 1 MiB, uvicorn 16 MiB), so typed_dcrf answers."""
+TYPED_DCRF = {"MAX_FRAME_BYTES": 65_536, "MAX_OUTGOING_EVENTS": 16, "MAX_SUBSCRIPTIONS": 200}
+"""Frames below both servers' own caps (daphne 1 MiB, uvicorn 16 MiB), so typed_dcrf answers;
+few events waiting for a client that does not read, so that one is closed soon."""

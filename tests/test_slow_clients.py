@@ -1,0 +1,87 @@
+"""A client that does not read its events: the latest state per subscription and row waits for
+it, at most MAX_OUTGOING_EVENTS of them, then it is closed with 4429."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import cast
+
+import pytest
+from django.test import override_settings
+
+from tests.app.models import Item
+from tests.app.serializers import ItemSerializer
+from typed_dcrf import ModelConsumer, ObserveInstanceMixin, db
+from typed_dcrf.testing import ApiClient
+from typed_dcrf.types import JSONObject
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Gate:
+    """Holds every event frame sent while it is shut (as a server does for a client that does
+    not read); new one for every test."""
+
+    open = asyncio.Event()
+
+
+@pytest.fixture(autouse=True)
+def fresh_gate() -> None:
+    Gate.open = asyncio.Event()
+    Gate.open.set()
+
+
+class Held(ObserveInstanceMixin[Item, ItemSerializer], ModelConsumer[Item, ItemSerializer]):
+    async def send_envelope(self, text: str) -> None:
+        if '"action":"update"' in text:
+            await Gate.open.wait()
+        await super().send_envelope(text)
+
+
+async def subscribe(client: ApiClient, item: Item) -> None:
+    await client.send({"action": "subscribe_instance", "pk": item.pk, "request_id": item.pk})
+    assert (await client.receive())["response_status"] == 201
+
+
+async def rename(item: Item, name: str) -> None:
+    item.name = name
+    await db.run(item.save)
+
+
+@override_settings(TYPED_DCRF={"MAX_OUTGOING_EVENTS": 2})
+async def test_a_slow_client_gets_the_latest_state_of_its_row() -> None:
+    """Five changes while the client's frames are held: it then gets the one on its way and
+    the latest, nothing in between, and stays connected."""
+    item = await db.run(Item.objects.create, name="0", slug="milk")
+    async with ApiClient(Held) as client:
+        await subscribe(client, item)
+        Gate.open.clear()
+        for number in range(1, 6):
+            await rename(item, str(number))
+        await asyncio.sleep(0.2)  # every event has reached the connection
+        Gate.open.set()
+        names = [cast("JSONObject", (await client.receive())["data"])["name"] for _ in range(2)]
+        assert await client.receive_nothing()
+    assert names == ["1", "5"]
+
+
+@override_settings(TYPED_DCRF={"MAX_OUTGOING_EVENTS": 2})
+async def test_more_rows_waiting_than_allowed_close_the_connection_with_4429(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Changes of more rows than MAX_OUTGOING_EVENTS waiting for the client: it is closed
+    with 4429 (logged), and what waited is dropped."""
+    items = [await db.run(Item.objects.create, name="0", slug=f"i{n}") for n in range(4)]
+    with caplog.at_level(logging.WARNING, logger="typed_dcrf"):
+        async with ApiClient(Held) as client:
+            for item in items:
+                await subscribe(client, item)
+            Gate.open.clear()
+            for item in items:
+                await rename(item, "changed")
+            closed = await client.communicator.receive_output(1)
+            Gate.open.set()
+    assert closed == {"type": "websocket.close", "code": 4429}
+    [record] = caplog.records
+    assert "2 events wait for it (MAX_OUTGOING_EVENTS)" in record.getMessage()
