@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         UpdateModelMixin,
     )
     from typed_dcrf.multiplex import Demultiplexer
+    from typed_dcrf.observe import observe, observe_signal
     from typed_dcrf.observers import ModelObserver, notify
     from typed_dcrf.pagination import (
         LimitOffsetPagination,
@@ -103,6 +104,8 @@ _EXPORTS: dict[str, str] = {
     "action": "typed_dcrf.actions",
     "detached": "typed_dcrf.tasks",
     "notify": "typed_dcrf.observers",
+    "observe": "typed_dcrf.observe",
+    "observe_signal": "typed_dcrf.observe",
     "view_as_consumer": "typed_dcrf.views",
 }
 """The module of each public name."""
@@ -152,6 +155,8 @@ __all__ = [
     "action",
     "detached",
     "notify",
+    "observe",
+    "observe_signal",
     "view_as_consumer",
 ]
 

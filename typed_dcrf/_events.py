@@ -201,6 +201,17 @@ def _anyone_in(
     return any(groups.get(group) for group in observer.groups_of(change.instance))
 
 
+def after_commit(messages: list[Mapping[str, JSONValue]], using: str = DEFAULT_DB_ALIAS) -> None:
+    """Send ``messages`` once the running transaction commits (at once outside one)."""
+    connections[using].on_commit(functools.partial(_send_now, messages), robust=True)
+
+
+def _send_now(messages: list[Mapping[str, JSONValue]]) -> None:
+    layer = get_channel_layer()
+    if layer is not None:
+        send(layer, messages)
+
+
 def send(layer: BaseChannelLayer, messages: Iterable[Mapping[str, JSONValue]]) -> None:
     """``group_send`` every message: on the event loop that called into this thread without
     waiting for it, as a task of this thread's running loop, or on a loop of its own."""

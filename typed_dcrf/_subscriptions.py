@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import ImproperlyConfigured, SynchronousOnlyOperation
+from django.db.models import Model
 
 from typed_dcrf import _envelope, db
 from typed_dcrf._checks import (
@@ -34,11 +35,11 @@ from typed_dcrf._outbox import SLOW_CLIENT, Outbox
 from typed_dcrf.conf import get_settings
 from typed_dcrf.context import ActionContext
 from typed_dcrf.exceptions import PermissionDenied, Throttled
+from typed_dcrf.observers import ModelObserver, Observer
 from typed_dcrf.types import JSONValue
 
 if TYPE_CHECKING:
     from typed_dcrf.consumers import AsyncAPIConsumer
-    from typed_dcrf.observers import ModelObserver
 
 STATUS = {"create": 200, "update": 200, "delete": 204}
 """The ``response_status`` of each event, as DCRF sends them."""
@@ -55,7 +56,7 @@ class Subscription:
 
     request_id: JSONValue
     group: str
-    observer: ModelObserver[Any, Any]
+    observer: Observer[Any]
     context: ActionContext
     """The subscribing action's context: its user, action and arguments, for the checks."""
     still_visible: Callable[[Any], Awaitable[bool]] | None = None
@@ -193,9 +194,11 @@ class Subscriptions:
         self, subscription: Subscription, message: Mapping[str, Any], permissions: Node | None
     ) -> tuple[int, list[JSONValue]] | None:
         """Why ``subscription`` may not see the event (status and errors), or ``None``."""
-        if message["action"] == "delete":
-            return None  # it could see the row: it may learn that the row is gone
-        row = subscription.observer.shadow(message["facts"])
+        observer = subscription.observer
+        if not isinstance(observer, ModelObserver) or message["action"] == "delete":
+            return None  # a signal's event has no row; a deleted row could be seen before
+        rows = cast("ModelObserver[Model, Any]", observer)  # isinstance cannot say its M
+        row = rows.shadow(message["facts"])
         try:
             if subscription.still_visible is not None and not await subscription.still_visible(row):
                 raise PermissionDenied  # the row left the consumer's queryset

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import json
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Model
+from django.dispatch import Signal
 from pydantic_core import to_jsonable_python
 
 from typed_dcrf import _events
@@ -43,7 +44,21 @@ def row_facts(instance: Model) -> Facts:
     }
 
 
-class ModelObserver(Generic[M, T]):
+class Observer(Generic[T]):
+    """What a consumer class hears of: events carrying ``T``, serialized once each, sent to
+    groups of this observer's own."""
+
+    def __init__(self, identity: str, data_type: object) -> None:
+        self.identity = _unique(identity)
+        self.codec = Codec(data_type)
+        _identities[self.identity] = self
+
+    def group(self, *parts: str) -> str:
+        """This observer's group named by ``parts`` (for a ``groups`` hook to return)."""
+        return group_name(self.identity, *parts)
+
+
+class ModelObserver(Observer[T], Generic[M, T]):
     """Watches ``model`` for one consumer class: each change becomes one event carrying ``T``.
 
     Args:
@@ -68,19 +83,13 @@ class ModelObserver(Generic[M, T]):
         facts: Callable[[M], Facts] = row_facts,
         many_to_many: bool = False,
     ) -> None:
+        super().__init__(identity, data_type)
         self.model = model
-        self.identity = _unique(identity)
         self.serialize = serialize
-        self.codec = Codec(data_type)
         self._groups = groups
         self._facts = facts
         self.many_to_many = many_to_many
-        _identities[self.identity] = self
         _events.register(self)
-
-    def group(self, *parts: str) -> str:
-        """This observer's group named by ``parts`` (for a ``groups`` hook to return)."""
-        return group_name(self.model._meta.label_lower, self.identity, *parts)
 
     def instance_group(self, pk: object) -> str:
         """The group of the row whose primary key is ``pk``."""
@@ -115,9 +124,53 @@ class ModelObserver(Generic[M, T]):
         return self.model(**values)
 
 
-_identities: weakref.WeakValueDictionary[str, ModelObserver[Any, Any]] = (
-    weakref.WeakValueDictionary()
-)
+class SignalObserver(Observer[T]):
+    """Turns each sending of a Django signal into one event carrying ``T``, after commit.
+
+    Args:
+        signal: the signal observed (``user_logged_in``, one of your own...).
+        identity: a name unique to this observer (its consumer class and attribute).
+        serialize: the signal's keyword arguments (``sender`` included) as the event's ``T``.
+        data_type: ``T`` itself.
+        action: the ``action`` of the event's frames.
+        groups: the groups a sending goes to, from the same arguments (by default, one group
+            for every sending).
+    """
+
+    def __init__(
+        self,
+        signal: Signal,
+        identity: str,
+        *,
+        serialize: Callable[..., T],
+        data_type: object,
+        action: str,
+        groups: Callable[..., Iterable[str]] | None = None,
+    ) -> None:
+        super().__init__(identity, data_type)
+        self.serialize = serialize
+        self.action = action
+        self._groups = groups
+        # The observer lives as long as its consumer class: a strong reference, on purpose.
+        signal.connect(self._received, weak=False, dispatch_uid=self.identity)  # pyright: ignore[reportUnknownMemberType]
+
+    def _received(self, **arguments: Any) -> None:  # a signal's keyword arguments, any
+        data = self.codec.dump_json(self.serialize(**arguments))
+        groups = [self.group()] if self._groups is None else list(self._groups(**arguments))
+        messages: list[Mapping[str, JSONValue]] = [
+            {
+                "type": _events.EVENT,
+                "group": group,
+                "observer": self.identity,
+                "action": self.action,
+                "data": data,
+            }
+            for group in groups
+        ]
+        _events.after_commit(messages)
+
+
+_identities: weakref.WeakValueDictionary[str, Observer[Any]] = weakref.WeakValueDictionary()
 
 
 def _unique(identity: str) -> str:

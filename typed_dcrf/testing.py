@@ -28,7 +28,7 @@ from typing_extensions import ParamSpec
 from typed_dcrf.actions import Action
 from typed_dcrf.consumers import AsyncAPIConsumer
 from typed_dcrf.multiplex import Demultiplexer
-from typed_dcrf.observers import ModelObserver
+from typed_dcrf.observers import Observer
 from typed_dcrf.responses import Response
 from typed_dcrf.streaming import PARTIAL_CONTENT
 from typed_dcrf.types import ASGIApp, ASGIMessage, ErrorList, JSONObject, JSONValue, Scope
@@ -240,7 +240,7 @@ class ApiClient:
 
     async def subscribe(
         self,
-        observer: ModelObserver[Any, R],
+        observer: Observer[R],
         action: Action[P, Any],
         /,
         *args: P.args,
@@ -387,7 +387,7 @@ class Event(Generic[R]):
 class Subscribed(Generic[R]):
     """A subscription of an ``ApiClient``: await its events, or that none comes."""
 
-    def __init__(self, client: ApiClient, observer: ModelObserver[Any, R], request_id: str) -> None:
+    def __init__(self, client: ApiClient, observer: Observer[R], request_id: str) -> None:
         self.client = client
         self.observer = observer
         self.request_id = request_id
