@@ -61,7 +61,8 @@ def node() -> str:
 
 def test_dcrf_client_crud_and_custom_actions(node: str, server: Running) -> None:
     """dcrf-client's create, list, retrieve, update, patch, delete, a missing row and request()
-    on two streams each send the frame DCRF documents and get typed_dcrf's exact reply."""
+    on two streams each send the frame DCRF documents and get typed_dcrf's exact reply; its
+    subscribe() gets the update and the delete of the row it watches."""
     slug = f"dcrf-client-{server.kind}"
     run = [node, str(SCRIPT), str(server.port), slug]
     done = subprocess.run(run, cwd=JS, capture_output=True, text=True, timeout=NODE_TIMEOUT)
@@ -99,8 +100,12 @@ def test_dcrf_client_crud_and_custom_actions(node: str, server: Running) -> None
         },
         "add": {"status": 200, "value": 3.5},
         "echo": {"status": 200, "value": "héllo ✓"},
+        "subscribe": {"status": 201, "value": None},
+        "subscription": {"events": 2},
     }
-    assert result == {"ok": True, "checks": checks, "frames": 18}  # 9 requests, 9 replies
+    # 9 requests and their replies; then a create, subscribe_instance, a patch and a delete,
+    # their replies, and the two events.
+    assert result == {"ok": True, "checks": checks, "frames": 18 + 10}
 
 
 @pytest.mark.parametrize(

@@ -1,12 +1,12 @@
 // Drives typed_dcrf's multiplexed route (tests/server/asgi.py, `/ws/`) with DCRF's own
-// JavaScript client, dcrf-client, unchanged: CRUD on stream `items`, a missing row, and custom
-// actions on `items` and `echo`. Every frame is logged; each check compares what dcrf-client
-// resolves (or rejects with), the frame it sent and the reply frame, exactly.
+// JavaScript client, dcrf-client, unchanged: CRUD on stream `items`, a missing row, custom
+// actions on `items` and `echo`, and an instance subscription on `observed`. Every frame is
+// logged; each check compares what dcrf-client resolves (or rejects with), the frame it sent
+// and the reply frame, exactly.
 //
 // Usage: node dcrf_client_check.mjs <port> [slug]
 // Prints one JSON line: {"ok": true, "checks": {...}} and exits 0, or {"ok": false, "failed":
-// ..., "frames": [...]} and exits 1. Subscriptions (`client.subscribe`) are left out: they
-// send `subscribe_instance`, which typed_dcrf does not have yet (a 405).
+// ..., "frames": [...]} and exits 1.
 
 import { isDeepStrictEqual } from "node:util";
 
@@ -66,6 +66,8 @@ class CheckFailed extends Error {
 
 let closing = false;
 const client = dcrf.connect(`ws://127.0.0.1:${port}/ws/`, {
+  // The serializer names the primary key `id`: dcrf-client matches update events by it.
+  pkField: "id",
   // No reconnection: a dropped socket must fail the check, not be papered over.
   websocket: { WebSocket: LoggingWebSocket, maxRetries: 0, connectionTimeout: 5_000 },
 });
@@ -258,9 +260,60 @@ async function main() {
     200,
     { data: "héllo ✓" },
   );
+  await subscriptionChecks();
   if (closedUnexpectedly !== null) {
     throw new CheckFailed("socket", { error: "the socket closed", actual: closedUnexpectedly });
   }
+}
+
+/** Resolves once `condition()` holds, or fails `check` after REPLY_TIMEOUT_MS. */
+async function until(check, condition) {
+  const deadline = Date.now() + REPLY_TIMEOUT_MS;
+  while (!condition()) {
+    if (Date.now() > deadline) {
+      throw new CheckFailed(check, { error: `no event within ${REPLY_TIMEOUT_MS} ms` });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/**
+ * dcrf-client's subscribe(stream, pk, callback): subscribe_instance is a 201 with data null;
+ * a patch made through `items` calls the callback with the update (the serialized row, status
+ * 200), a delete with {pk} (204), both frames carrying the subscription's request_id.
+ */
+async function subscriptionChecks() {
+  const made = await client.create("items", { name: "bread", slug: `${slug}-watched` });
+  const events = [];
+  const subscription = client.subscribe("observed", made.id, (data, action) => {
+    events.push({ action, data });
+  });
+  const subscribed = await subscription;
+  expectEqual("subscribe", "resolved value", subscribed, null);
+  const request = frames.filter((f) => f.dir === "out" && f.frame?.payload?.action === "subscribe_instance");
+  const requestId = request.at(-1)?.frame?.payload?.request_id;
+  expectEqual("subscribe", "frame sent", request.at(-1)?.frame, {
+    stream: "observed",
+    payload: { action: "subscribe_instance", request_id: requestId, pk: made.id },
+  });
+  checks.subscribe = { status: 201, value: subscribed };
+  const patched = await client.patch("items", made.id, { done: true });
+  await until("subscription_update", () => events.length >= 1);
+  await client.delete("items", made.id);
+  await until("subscription_delete", () => events.length >= 2);
+  // dcrf-client hands a delete's {pk} over under its pkField.
+  expectEqual("subscription", "events", events, [
+    { action: "update", data: patched },
+    { action: "delete", data: { id: made.id } },
+  ]);
+  const pushed = frames.filter((f) => f.dir === "in" && f.frame?.payload?.request_id === requestId);
+  expectEqual("subscription", "event frames", pushed.map((f) => f.frame), [
+    { stream: "observed", payload: envelope("subscribe_instance", 201, requestId) },
+    { stream: "observed", payload: envelope("update", 200, requestId, { data: patched }) },
+    { stream: "observed", payload: envelope("delete", 204, requestId, { data: { pk: made.id } }) },
+  ]);
+  checks.subscription = { events: events.length };
+  expectEqual("unsubscribe", "was active", subscription.cancel(), true);
 }
 
 main().then(

@@ -27,7 +27,12 @@ application = ProtocolTypeRouter(
                 route("ws/items/", ItemConsumer.as_asgi()),
                 route("ws/observed/", ObservedItems.as_asgi()),
                 route("ws/boards/", ObservedBoards.as_asgi()),
-                route("ws/", Demultiplexer.as_asgi(items=ItemConsumer, echo=EchoConsumer)),
+                route(
+                    "ws/",
+                    Demultiplexer.as_asgi(
+                        items=ItemConsumer, echo=EchoConsumer, observed=ObservedItems
+                    ),
+                ),
             ]
         ),
     }
