@@ -21,6 +21,8 @@ from typed_dcrf import (
     action,
     db,
     detached,
+    notify,
+    observe,
 )
 from typed_dcrf.permissions import PermissionSpec
 from typed_dcrf.testing import ApiClient
@@ -202,3 +204,37 @@ Demultiplexer.as_asgi(notes=Shop())  # type: ignore[arg-type]  # pyright: ignore
 
 # The HTTP method is a string.
 action(method=1)  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType]
+
+
+# Observers: the serializer takes the observed model, group keys are tuples of str and int.
+def note_text(note: Note) -> str:
+    return note.text
+
+
+def item_name(item: Item) -> str:
+    return item.name
+
+
+def owner_names(item: Item) -> list[str]:
+    return [str(item.owner_id)]
+
+
+class BadObservers(AsyncAPIConsumer):
+    notes = observe(Item, note_text)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    owners = observe(Item, item_name, groups=owner_names)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    items = observe(Item, item_name)
+
+    @action
+    async def follow(self, owner: int) -> Response[None]:
+        await self.items.subscribe(1.5)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+        self.items.subscribe(owner)  # type: ignore[unused-coroutine]  # pyright: ignore[reportUnusedCoroutine]
+        return Response.created(None)
+
+
+async def observer_calls() -> None:
+    notify(Item, [1], action="save")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    async with ApiClient(BadObservers) as client:
+        await client.subscribe(BadObservers.items.observer, BadObservers.follow, owner="1")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+        follows = await client.subscribe(BadObservers.items.observer, BadObservers.follow, 1)
+        wrong: int | None = (await follows.next()).data  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
+        print(wrong)
