@@ -167,3 +167,12 @@ async def test_one_change_costs_the_same_whatever_the_number_of_subscribers(
     assert {str(cast("JSONObject", event["data"])["name"]) for event in events} == {"oat milk"}
     assert keywords(statements) == ["UPDATE", "SELECT"]
     assert len(made) == 1
+
+
+def test_the_row_checked_at_delivery_has_the_fields_the_facts_name() -> None:
+    """Rebuilt from the facts: the model's fields among them, parsed by the field (a value
+    that does not parse is kept as it came); other keys are left out."""
+    observer = MineOnly.instance_observer
+    row = observer.shadow({"owner_id": "5", "name": "milk", "team": 1})
+    assert (row.owner_id, row.name, row.slug) == (5, "milk", "")
+    assert str(observer.shadow({"uuid": "not a uuid"}).uuid) == "not a uuid"

@@ -6,8 +6,10 @@ import pytest
 from django.contrib.auth.models import User
 
 from examples.items import ItemBySlugConsumer, ItemConsumer, ItemPagesConsumer
+from examples.live import Announcement, Dashboard, ItemOut, LiveItems, announced, finish_all
 from examples.quickstart import NoteConsumer, NoteOut
 from tests.app.models import Item
+from typed_dcrf import db, notify
 from typed_dcrf.testing import ApiClient, ConnectionRefused, ErrorReply
 
 
@@ -103,3 +105,57 @@ async def test_stream_read_page_by_page() -> None:
         pages = [page async for page in stream]
     assert len(pages) == 3
     assert stream.response.data.count == 25
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_live_items(alice: User) -> None:
+    """The README's instance subscription: events of one's own item, then its delete."""
+    bob = await db.run(User.objects.create_user, "bob")
+    mine = await db.run(Item.objects.create, name="milk", slug="milk", owner=alice)
+    theirs = await db.run(Item.objects.create, name="eggs", slug="eggs", owner=bob)
+    async with ApiClient(LiveItems, user=alice) as client:
+        watching = await client.subscribe(
+            LiveItems.instance_observer, LiveItems.subscribe_instance, pk=mine.pk
+        )
+        with pytest.raises(ErrorReply) as refused:
+            await client.subscribe(
+                LiveItems.instance_observer, LiveItems.subscribe_instance, pk=theirs.pk
+            )
+        assert refused.value.status == 403
+        mine.name = "oat milk"
+        await db.run(mine.save)
+        update = await watching.next()
+        assert (update.action, update.status) == ("update", 200)
+        assert update.data is not None
+        assert update.data["name"] == "oat milk"
+        pk = mine.pk
+        await db.run(mine.delete)
+        deleted = await watching.next()
+        assert (deleted.action, deleted.status, deleted.pk) == ("delete", 204, pk)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_dashboard(alice: User) -> None:
+    """The README's observers: one's own items by group, a signal, notify() and unfollow."""
+    bob = await db.run(User.objects.create_user, "bob")
+    async with ApiClient(Dashboard, user=alice) as client:
+        mine = await client.subscribe(Dashboard.items.observer, Dashboard.follow_mine)
+        news = await client.subscribe(Dashboard.news.observer, Dashboard.follow_news)
+        milk = await db.run(Item.objects.create, name="milk", slug="milk", owner=alice)
+        await db.run(Item.objects.create, name="eggs", slug="eggs", owner=bob)
+        created = await mine.next()
+        assert (created.action, created.data) == ("create", ItemOut(milk.pk, "milk", False))
+        assert await mine.nothing()  # bob's item goes to bob's group
+
+        assert await db.run(finish_all, alice) == [milk.pk]
+        assert (await mine.next()).data == ItemOut(milk.pk, "milk", True)
+
+        # django-stubs leave Signal.send partly unknown to pyright.
+        await db.run(announced.send, sender=None, text="maintenance at noon")  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
+        assert (await news.next()).data == Announcement("maintenance at noon")
+
+        await client.send({"action": "unfollow", "request_id": mine.request_id})
+        assert (await client.reply_to(mine.request_id, action="unfollow"))["data"] is True
+        await db.run(Item.objects.filter(pk=milk.pk).update, name="whole milk")
+        await db.run(notify, Item, [milk.pk])
+        assert await mine.nothing()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
@@ -40,6 +41,13 @@ def test_public_names_are_sorted_and_each_resolves() -> None:
     for name, module in exports.items():
         assert getattr(typed_dcrf, name) is getattr(importlib.import_module(module), name)
     assert set(typed_dcrf.__all__) <= set(dir(typed_dcrf))
+
+
+def test_no_public_name_is_also_a_module_name() -> None:
+    """Importing a submodule sets the package's attribute of its name, so an exported name
+    that is also a module's would turn into that module once anything imports it."""
+    modules = {module.name for module in pkgutil.iter_modules(typed_dcrf.__path__)}
+    assert set(typed_dcrf.__all__) & modules == set()
 
 
 def test_an_unknown_name_is_an_attribute_error() -> None:

@@ -7,6 +7,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import threading
 from typing import Any
 
 import pytest
@@ -82,3 +83,33 @@ async def test_subscriptions_outlive_the_layers_group_expiry(
         event = await subscription.next()
     assert event.data is not None
     assert event.data["name"] == "after the expiry"
+
+
+def save_in_a_thread_of_its_own(item: Item) -> None:
+    """As a worker's thread does: no event loop, and not called from one."""
+
+    def save() -> None:
+        try:
+            item.save()
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=save)
+    worker.start()
+    worker.join(timeout=30)
+
+
+async def test_a_save_in_a_thread_without_an_event_loop_reaches_a_subscriber(
+    redis_layer: dict[str, Any],
+) -> None:
+    """A thread with no loop (a worker's, a command's) sends on a loop of its own."""
+    item = await db.run(Item.objects.create, name="milk", slug="milk")
+    async with ApiClient(ObservedItems, timeout=10) as client:
+        subscription = await client.subscribe(
+            ObservedItems.instance_observer, ObservedItems.subscribe_instance, pk=item.pk
+        )
+        item.name = "from a worker thread"
+        await asyncio.to_thread(save_in_a_thread_of_its_own, item)
+        event = await subscription.next()
+    assert event.data is not None
+    assert event.data["name"] == "from a worker thread"

@@ -13,6 +13,7 @@ from django.test import override_settings
 from tests.app.models import Item
 from tests.app.serializers import ItemSerializer
 from typed_dcrf import ModelConsumer, ObserveInstanceMixin, db
+from typed_dcrf._outbox import Outbox, buffered_bytes
 from typed_dcrf.testing import ApiClient
 from typed_dcrf.types import JSONObject
 
@@ -85,3 +86,47 @@ async def test_more_rows_waiting_than_allowed_close_the_connection_with_4429(
     assert closed == {"type": "websocket.close", "code": 4429}
     [record] = caplog.records
     assert "2 events wait for it (MAX_OUTGOING_EVENTS)" in record.getMessage()
+
+
+class Transport:
+    """What asyncio's transports (and uvloop's) tell of their write buffer."""
+
+    def __init__(self) -> None:
+        self.size = 0
+
+    def get_write_buffer_size(self) -> int:
+        return self.size
+
+
+class ServerProtocol:
+    """A server whose ``send`` is a method of a protocol holding a transport, as uvicorn's."""
+
+    def __init__(self) -> None:
+        self.transport = Transport()
+
+    async def send(self, message: object) -> None:
+        pass
+
+
+async def test_events_wait_while_the_servers_buffer_is_over_the_high_water_mark() -> None:
+    """The outbox sends one frame, then waits until the server's buffer is back under the
+    mark before it sends the next."""
+    server = ServerProtocol()
+    buffered = buffered_bytes(server.send)
+    assert buffered is not None
+    assert buffered_bytes(object()) is None  # daphne's send: nothing to see
+    sent: list[str] = []
+
+    async def send(frame: str) -> None:
+        sent.append(frame)
+        server.transport.size = 2_000
+
+    outbox = Outbox(send, buffered, high_water=1_000)
+    assert outbox.put("a", "first", capacity=10)
+    assert outbox.put("b", "second", capacity=10)
+    await asyncio.sleep(0.1)
+    assert sent == ["first"]
+    server.transport.size = 0
+    await asyncio.sleep(0.1)
+    assert sent == ["first", "second"]
+    await outbox.close()

@@ -182,3 +182,16 @@ async def test_reply_to_finds_a_reply_kept_while_another_call_waited() -> None:
         assert [page async for page in stream] == []
         assert stream.response.data == "anonymous"
         assert (await client.reply_to("raw"))["data"] == "anonymous"
+
+
+async def test_nothing_for_keeps_other_replies_and_sees_its_own() -> None:
+    """nothing_for(request_id): replies to others within the bound are kept for receive(); one
+    to the request_id, arrived or kept, is a False and stays for reply_to."""
+    async with ApiClient(ClientConsumer) as client:
+        await client.send({"action": "username", "request_id": "other"})
+        assert await client.nothing_for("mine")
+        await client.send({"action": "username", "request_id": "mine"})
+        assert not await client.nothing_for("mine")
+        assert not await client.nothing_for("mine")
+        assert (await client.reply_to("mine"))["data"] == "anonymous"
+        assert (await client.receive())["request_id"] == "other"

@@ -44,8 +44,8 @@ if TYPE_CHECKING:
         UpdateModelMixin,
     )
     from typed_dcrf.multiplex import Demultiplexer
-    from typed_dcrf.observe import observe, observe_signal
     from typed_dcrf.observers import ModelObserver, notify
+    from typed_dcrf.observing import GroupKey, observe, observe_signal
     from typed_dcrf.pagination import (
         LimitOffsetPagination,
         NumberedPage,
@@ -71,6 +71,7 @@ _EXPORTS: dict[str, str] = {
     "DeleteModelMixin": "typed_dcrf.mixins",
     "Demultiplexer": "typed_dcrf.multiplex",
     "GenericModelConsumer": "typed_dcrf.generics",
+    "GroupKey": "typed_dcrf.observing",
     "IsAuthenticated": "typed_dcrf.permissions",
     "LimitOffsetPagination": "typed_dcrf.pagination",
     "ListModelMixin": "typed_dcrf.mixins",
@@ -104,8 +105,8 @@ _EXPORTS: dict[str, str] = {
     "action": "typed_dcrf.actions",
     "detached": "typed_dcrf.tasks",
     "notify": "typed_dcrf.observers",
-    "observe": "typed_dcrf.observe",
-    "observe_signal": "typed_dcrf.observe",
+    "observe": "typed_dcrf.observing",
+    "observe_signal": "typed_dcrf.observing",
     "view_as_consumer": "typed_dcrf.views",
 }
 """The module of each public name."""
@@ -122,6 +123,7 @@ __all__ = [
     "DeleteModelMixin",
     "Demultiplexer",
     "GenericModelConsumer",
+    "GroupKey",
     "IsAuthenticated",
     "LimitOffsetPagination",
     "ListModelMixin",

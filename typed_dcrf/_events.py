@@ -62,10 +62,6 @@ def register(observer: ModelObserver[Any, Any]) -> None:
             m2m_changed.connect(_m2m_changed, sender=through, dispatch_uid=uid, weak=False)  # pyright: ignore[reportUnknownMemberType]
 
 
-def observers_of(model: type[Model]) -> list[ModelObserver[Any, Any]]:
-    return list(_observers.get(model, ()))
-
-
 def _saved(sender: type[Model], instance: Model, created: bool, using: str, **_: object) -> None:
     changed(instance, "create" if created else "update", using)
 
@@ -161,44 +157,46 @@ def publish(
     layer = get_channel_layer()
     if layer is None:
         return
-    if isinstance(layer, InMemoryChannelLayer) and not _anyone_in(layer, observer, change):
-        return  # nobody in this process listens, and no other process shares the layer
+    # The in-memory layer's groups are this process's: with nobody listening to the observer,
+    # nothing is read; with nobody in the row's groups, nothing is serialized.
+    local = layer if isinstance(layer, InMemoryChannelLayer) else None
+    if local and not observer.subscriptions:
+        return
     read = {} if rows is None else rows
     key = (observer.model, json.dumps(change.pk, default=str))
     if key not in read:
         manager = observer.model._base_manager.db_manager(change.alias)
         read[key] = manager.filter(pk=change.pk).first()
     row = read[key]
+    if row is None and change.action == "create":
+        return  # made and removed in one transaction: nothing to tell
+    source = change.instance if row is None else row
+    groups = observer.groups_of(source)
+    if local and not _anyone_in(local, groups):
+        return
     if row is None:
-        if change.action == "create":
-            return  # made and removed in one transaction: nothing to tell
         action: ChangeAction = "delete"
-        source = change.instance
         data = json.dumps({"pk": observer.json_pk(change.pk)})
     else:
         action = "update" if change.action == "delete" else change.action
-        source = row
         data = observer.dump(row)
     messages: list[Mapping[str, JSONValue]] = [
         {
             "type": EVENT,
             "group": group,
-            "observer": observer.identity,
             "action": action,
             "pk": observer.json_pk(change.pk),
             "data": data,
             "facts": observer.facts(source),
         }
-        for group in observer.groups_of(source)
+        for group in groups
     ]
     send(layer, messages)
 
 
-def _anyone_in(
-    layer: InMemoryChannelLayer, observer: ModelObserver[Any, Any], change: Change
-) -> bool:
-    groups: Mapping[str, object] = layer.groups
-    return any(groups.get(group) for group in observer.groups_of(change.instance))
+def _anyone_in(layer: InMemoryChannelLayer, groups: Iterable[str]) -> bool:
+    members: Mapping[str, object] = layer.groups
+    return any(members.get(group) for group in groups)
 
 
 def after_commit(messages: list[Mapping[str, JSONValue]], using: str = DEFAULT_DB_ALIAS) -> None:

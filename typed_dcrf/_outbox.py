@@ -48,9 +48,6 @@ class Outbox:
         self._waiting: dict[str, str] = {}  # insertion-ordered: the order they go out in
         self._sender: asyncio.Task[None] | None = None
 
-    def __len__(self) -> int:
-        return len(self._waiting)
-
     def put(self, key: str, frame: str, *, capacity: int) -> bool:
         """Queue ``frame`` (replacing a waiting one of ``key``); ``False`` when ``capacity``
         frames of other keys wait already."""

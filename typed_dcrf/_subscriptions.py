@@ -84,9 +84,6 @@ class Subscriptions:
             high_water=get_settings().outgoing_high_water,
         )
 
-    def __len__(self) -> int:
-        return len(self.by_request)
-
     async def add(self, subscription: Subscription, *, limit: int) -> None:
         """Listen for ``subscription`` (replacing one with its request_id), joining its group
         first; ``Throttled`` beyond ``limit`` subscriptions."""
@@ -106,6 +103,7 @@ class Subscriptions:
             )
         members[key] = subscription
         self.by_request[key] = subscription
+        subscription.observer.subscriptions += 1
         if self._refresher is None:
             self._refresher = asyncio.create_task(self._refresh())
 
@@ -141,12 +139,15 @@ class Subscriptions:
         if self._refresher is not None:
             self._refresher.cancel()
             await asyncio.gather(self._refresher, return_exceptions=True)
-        for group in list(self.by_group):
-            await self.consumer.channel_layer.group_discard(group, self.consumer.channel_name)
-        self.by_group.clear()
+        for subscription in self.by_request.values():
+            subscription.observer.subscriptions -= 1
         self.by_request.clear()
+        groups, self.by_group = list(self.by_group), {}
+        for group in groups:
+            await self.consumer.channel_layer.group_discard(group, self.consumer.channel_name)
 
     async def _leave(self, subscription: Subscription) -> None:
+        subscription.observer.subscriptions -= 1
         members = self.by_group.get(subscription.group, {})
         members.pop(request_key(subscription.request_id), None)
         if not members and self.by_group.pop(subscription.group, None) is not None:
@@ -165,8 +166,6 @@ class Subscriptions:
         row = json.dumps(message.get("pk"))
         capacity = get_settings().max_outgoing_events
         for subscription in list(members.values()):
-            if subscription.observer.identity != message["observer"]:
-                continue
             refusal = await self._refusal(subscription, message, permissions)
             if refusal is None:
                 frame = _envelope.success(action, subscription.request_id, status, data)

@@ -51,6 +51,8 @@ class Observer(Generic[T]):
     def __init__(self, identity: str, data_type: object) -> None:
         self.identity = _unique(identity)
         self.codec = Codec(data_type)
+        self.subscriptions = 0
+        """How many subscriptions of this process listen to this observer."""
         _identities[self.identity] = self
 
     def group(self, *parts: str) -> str:
@@ -161,7 +163,6 @@ class SignalObserver(Observer[T]):
             {
                 "type": _events.EVENT,
                 "group": group,
-                "observer": self.identity,
                 "action": self.action,
                 "data": data,
             }

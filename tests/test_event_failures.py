@@ -1,0 +1,191 @@
+"""What goes wrong on the event path stays there: a serializer that raises, a layer that fails
+to send or to join groups, no layer at all. The save stands, the error is logged, and the
+connection goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+from channels.layers import get_channel_layer
+from django.db import connection
+from django.dispatch import Signal
+from django.test import override_settings
+
+from tests.app.consumers import ObservedItems
+from tests.app.models import Item, Note
+from tests.queries import database_thread_queries
+from typed_dcrf import AsyncAPIConsumer, Response, action, db, notify, observe, observe_signal
+from typed_dcrf.testing import ApiClient
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def broken(item: Item) -> str:
+    raise RuntimeError("the serializer failed")
+
+
+pinged = Signal()
+
+
+def ping(sender: object, **_: object) -> str:
+    return "ping"
+
+
+def name(item: Item) -> str:
+    return item.name
+
+
+def no_groups(item: Item) -> list[tuple[str | int, ...]]:
+    return []
+
+
+class Fragile(AsyncAPIConsumer):
+    items = observe(Item, broken)
+    nowhere = observe(Item, name, groups=no_groups)
+    pings = observe_signal(pinged, ping)
+
+    @action()
+    async def follow(self) -> Response[None]:
+        await self.items.subscribe()
+        return Response.created(None)
+
+    @action()
+    async def follow_nowhere(self) -> Response[None]:
+        await self.nowhere.subscribe()
+        return Response.created(None)
+
+    @action()
+    async def listen(self) -> Response[None]:
+        await self.pings.subscribe()
+        return Response.created(None)
+
+
+@pytest.fixture
+async def item() -> Item:
+    return await db.run(Item.objects.create, name="milk", slug="milk")
+
+
+async def test_a_serializer_that_raises_is_logged_and_the_save_stands(
+    item: Item, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with ApiClient(Fragile) as client:
+        subscription = await client.subscribe(Fragile.items.observer, Fragile.follow)
+        item.name = "saved all the same"
+        await db.run(item.save)
+        assert await subscription.nothing()
+    assert "Publishing a change of" in caplog.text
+    assert (await db.run(Item.objects.get, pk=item.pk)).name == "saved all the same"
+
+
+async def test_a_groups_hook_that_names_no_group_sends_nothing(item: Item) -> None:
+    async with ApiClient(Fragile) as client:
+        subscription = await client.subscribe(Fragile.nowhere.observer, Fragile.follow_nowhere)
+        await db.run(item.save)
+        assert await subscription.nothing()
+
+
+@pytest.mark.parametrize("where", ["database thread", "loop's thread"])
+async def test_a_layer_that_fails_to_send_is_logged(
+    item: Item, where: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From the database thread (sent on the caller's loop) and from a thread whose loop runs
+    (a task of it): the failure is logged, the save stands."""
+    async with ApiClient(ObservedItems) as client:
+        subscription = await client.subscribe(
+            ObservedItems.instance_observer, ObservedItems.subscribe_instance, pk=item.pk
+        )
+
+        async def down(group: str, message: dict[str, Any]) -> None:
+            raise ConnectionError("the layer is down")
+
+        monkeypatch.setattr(get_channel_layer(), "group_send", down)
+        item.name = "unsent"
+        if where == "database thread":
+            await db.run(item.save)
+        else:
+            monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+            item.save()
+            connection.close()  # the one that save opened on this thread
+        assert await subscription.nothing()
+    assert "Sending an event failed" in caplog.text
+
+
+@override_settings(CHANNEL_LAYERS={})
+async def test_without_a_channel_layer_saves_stand_and_subscribing_is_a_500(
+    item: Item, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with ApiClient(ObservedItems) as client:
+        await db.run(item.save)
+        await db.run(pinged.send, sender=None)  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
+        await client.send({"action": "subscribe_instance", "pk": item.pk, "request_id": 1})
+        reply = await client.receive()
+    assert (reply["response_status"], reply["errors"]) == (500, ["A server error occurred."])
+    assert "set CHANNEL_LAYERS" in caplog.text
+
+
+@override_settings(
+    CHANNEL_LAYERS={
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"group_expiry": 0.1},
+        }
+    }
+)
+async def test_joining_groups_again_goes_on_when_the_layer_fails(
+    item: Item, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every half group_expiry the subscriptions join their groups again: a failure is
+    logged, the next attempt made, and events still arrive."""
+    layer = get_channel_layer()
+    assert layer is not None
+    join = layer.group_add
+    failures = 0
+    recovered = asyncio.Event()
+
+    async def flaky(group: str, channel: str) -> None:
+        nonlocal failures
+        failures += 1
+        if failures <= 2:
+            raise ConnectionError("the layer is down")
+        await join(group, channel)
+        recovered.set()
+
+    async with ApiClient(ObservedItems) as client:
+        subscription = await client.subscribe(
+            ObservedItems.instance_observer, ObservedItems.subscribe_instance, pk=item.pk
+        )
+        monkeypatch.setattr(layer, "group_add", flaky)
+        with caplog.at_level(logging.ERROR, logger="typed_dcrf"):
+            await asyncio.wait_for(recovered.wait(), 5)
+        item.name = "after the failures"
+        await db.run(item.save)
+        event = await subscription.next()
+    assert "Joining the subscriptions' groups again failed" in caplog.text
+    assert event.data is not None
+    assert event.data["name"] == "after the failures"
+
+
+async def test_an_event_for_a_group_the_connection_left_is_dropped(item: Item) -> None:
+    """An event already on its way when its subscription ended reaches nobody."""
+    async with ApiClient(ObservedItems) as client:
+        subscription = await client.subscribe(
+            ObservedItems.instance_observer, ObservedItems.subscribe_instance, pk=item.pk
+        )
+        group = ObservedItems.instance_observer.instance_group(item.pk)
+        await client.send(
+            {"action": "unsubscribe_instance", "pk": item.pk, "request_id": subscription.request_id}
+        )
+        ended = await client.reply_to(subscription.request_id, action="unsubscribe_instance")
+        assert ended["response_status"] == 204
+        event = {"type": "typed_dcrf.event", "group": group, "action": "update", "data": "{}"}
+        await client.communicator.send_input({**event, "pk": item.pk, "facts": {}})
+        assert await client.receive_nothing()
+
+
+async def test_notify_of_a_model_nobody_observes_does_nothing() -> None:
+    async with database_thread_queries() as statements:
+        await db.run(notify, Note, [1, 2])
+    assert statements == []
