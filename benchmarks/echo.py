@@ -59,8 +59,9 @@ class Case:
     data: Any
 
 
-def configure_django(*apps: str) -> None:
-    """Minimal settings: in-memory SQLite, no channel layer, the apps DCRF imports and ``apps``."""
+def configure_django(*apps: str, **overrides: Any) -> None:
+    """Minimal settings: in-memory SQLite, no channel layer, the apps DCRF imports and ``apps``;
+    ``overrides`` replace or add settings."""
     settings.configure(
         SECRET_KEY="benchmark",
         USE_TZ=True,
@@ -72,8 +73,11 @@ def configure_django(*apps: str) -> None:
             *apps,
         ],
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
-        CHANNEL_LAYERS={},
-        DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
+        **{
+            "CHANNEL_LAYERS": {},
+            "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
+            **overrides,
+        },
     )
     django.setup()
 
@@ -262,9 +266,10 @@ def print_table(rows: dict[str, dict[str, Any]], headline: dict[str, float]) -> 
         print(f"{label:<{label_width}}  {value:>5.2f}")
 
 
-def versions() -> dict[str, str]:
-    """The interpreter's and the measured packages' versions."""
+def versions(*more: str) -> dict[str, str]:
+    """The interpreter's and the measured packages' versions (``more`` packages too)."""
     packages = ["typed-dcrf", "djangochannelsrestframework", "channels", "Django", "pydantic"]
+    packages += more
     return {"python": platform.python_version(), **{name: version(name) for name in packages}}
 
 

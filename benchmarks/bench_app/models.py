@@ -1,18 +1,61 @@
-"""``Item``: a row with the fields a typical model has."""
+"""The benchmarks' models; their tables are made in the scripts."""
 
 from django.db import models
 
 
-class Item(models.Model):
+class ItemFields(models.Model):
+    """The fields a typical model has."""
+
     name = models.CharField(max_length=100)
     quantity = models.IntegerField()
     active = models.BooleanField(default=True)
     created = models.DateTimeField()
 
+    class Meta:
+        abstract = True
+        app_label = "bench_app"
+        ordering = ("pk",)
+
+
+class Item(ItemFields):
     # Declared, so that type checkers need not know this app (mypy's Django plugin reads the
     # test settings).
     objects: models.Manager["Item"] = models.Manager()
 
+    class Meta(ItemFields.Meta):
+        pass
+
+
+class ObservedItem(ItemFields):
+    """``Item`` again, with a typed_dcrf observer registered on it (``benchmarks/fanout.py``
+    compares listing each)."""
+
+    objects: models.Manager["ObservedItem"] = models.Manager()
+
+    class Meta(ItemFields.Meta):
+        pass
+
+
+class Row(models.Model):
+    """The fields of the fan-out benchmark's rows: one table per contender, so that one's
+    signal receivers never run for another's saves."""
+
+    name = models.CharField(max_length=100)
+    quantity = models.IntegerField(default=0)
+    active = models.BooleanField(default=True)
+
     class Meta:
+        abstract = True
         app_label = "bench_app"
-        ordering = ("pk",)
+
+
+class BareRow(Row):
+    objects: models.Manager["BareRow"] = models.Manager()
+
+
+class DCRFRow(Row):
+    objects: models.Manager["DCRFRow"] = models.Manager()
+
+
+class TypedRow(Row):
+    objects: models.Manager["TypedRow"] = models.Manager()

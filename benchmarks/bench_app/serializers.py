@@ -1,11 +1,38 @@
-"""The one serializer every consumer of the CRUD benchmark uses."""
+"""The benchmarks' serializers: one per model, the same fields in each of a kind."""
 
 from rest_framework import serializers
 
-from bench_app.models import Item
+from bench_app.models import BareRow, DCRFRow, Item, ObservedItem, TypedRow
+
+ITEM_FIELDS = ("id", "name", "quantity", "active", "created")
+ROW_FIELDS = ("id", "name", "quantity", "active")
 
 
 class ItemSerializer(serializers.ModelSerializer[Item]):
     class Meta:
         model = Item
-        fields = ("id", "name", "quantity", "active", "created")
+        fields = ITEM_FIELDS
+
+
+class ObservedItemSerializer(serializers.ModelSerializer[ObservedItem]):
+    class Meta:
+        model = ObservedItem
+        fields = ITEM_FIELDS
+
+
+class BareRowSerializer(serializers.ModelSerializer[BareRow]):
+    class Meta:
+        model = BareRow
+        fields = ROW_FIELDS
+
+
+class DCRFRowSerializer(serializers.ModelSerializer[DCRFRow]):
+    class Meta:
+        model = DCRFRow
+        fields = ROW_FIELDS
+
+
+class TypedRowSerializer(serializers.ModelSerializer[TypedRow]):
+    class Meta:
+        model = TypedRow
+        fields = ROW_FIELDS
