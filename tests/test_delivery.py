@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import cast
 
 import pytest
@@ -26,13 +27,26 @@ from typed_dcrf import (
     BasePermission,
     ModelConsumer,
     ObserveInstanceMixin,
+    Response,
+    action,
     db,
+    observe,
 )
 from typed_dcrf.permissions import PermissionSpec
 from typed_dcrf.testing import ApiClient
 from typed_dcrf.types import JSONObject, JSONValue
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@dataclass
+class ItemOut:
+    pk: int
+    name: str
+
+
+def item_out(item: Item) -> ItemOut:
+    return ItemOut(item.pk, item.name)
 
 
 class OwnerOnly(BasePermission):
@@ -176,3 +190,49 @@ def test_the_row_checked_at_delivery_has_the_fields_the_facts_name() -> None:
     row = observer.shadow({"owner_id": "5", "name": "milk", "team": 1})
     assert (row.owner_id, row.name, row.slug) == (5, "milk", "")
     assert str(observer.shadow({"uuid": "not a uuid"}).uuid) == "not a uuid"
+
+
+class OwnItemsFeed(AsyncAPIConsumer):
+    """Every item's changes, each checked against the subscriber: a group of many rows."""
+
+    permission_classes = (OwnerOnly,)
+    items = observe(Item, item_out)
+
+    @action()
+    async def follow(self) -> Response[None]:
+        await self.items.subscribe()
+        return Response.created(None)
+
+
+async def test_a_subscription_to_many_rows_skips_those_the_subscriber_may_not_see(
+    bob: User, carol: User
+) -> None:
+    """In a group of many rows a refusal is about one row: it is skipped, deletes included,
+    and the subscription goes on."""
+    async with ApiClient(OwnItemsFeed, user=bob) as client:
+        feed = await client.subscribe(OwnItemsFeed.items.observer, OwnItemsFeed.follow)
+        hers = await db.run(Item.objects.create, name="hers", slug="hers", owner=carol)
+        await db.run(hers.delete)
+        mine = await db.run(Item.objects.create, name="mine", slug="mine", owner=bob)
+        event = await feed.next()
+        assert (event.action, event.data) == ("create", ItemOut(mine.pk, "mine"))
+        assert await feed.nothing()
+
+
+class Undone(ObserveInstanceMixin[Item, ItemSerializer], ModelConsumer[Item, ItemSerializer]):
+    recheck_queryset = True
+
+    def get_queryset(self) -> QuerySet[Item]:
+        return Item.objects.filter(done=False)
+
+
+async def test_a_row_leaving_the_queryset_is_a_401_for_an_anonymous_subscriber() -> None:
+    """As every refusal: 401 when anonymous, 403 otherwise."""
+    item = await db.run(Item.objects.create, name="milk", slug="milk")
+    async with ApiClient(Undone) as client:
+        await client.send({"action": "subscribe_instance", "pk": item.pk, "request_id": 1})
+        assert (await client.receive())["response_status"] == 201
+        item.done = True
+        await db.run(item.save)
+        refused = await client.receive()
+    assert (refused["response_status"], refused["request_id"]) == (401, 1)

@@ -34,6 +34,10 @@ def ping(sender: object, **_: object) -> str:
     return "ping"
 
 
+def broken_ping(sender: object, **_: object) -> str:
+    raise RuntimeError("the serializer failed")
+
+
 def name(item: Item) -> str:
     return item.name
 
@@ -46,6 +50,7 @@ class Fragile(AsyncAPIConsumer):
     items = observe(Item, broken)
     nowhere = observe(Item, name, groups=no_groups)
     pings = observe_signal(pinged, ping)
+    broken_pings = observe_signal(pinged, broken_ping)
 
     @action()
     async def follow(self) -> Response[None]:
@@ -78,6 +83,17 @@ async def test_a_serializer_that_raises_is_logged_and_the_save_stands(
         assert await subscription.nothing()
     assert "Publishing a change of" in caplog.text
     assert (await db.run(Item.objects.get, pk=item.pk)).name == "saved all the same"
+
+
+async def test_a_signal_serializer_that_raises_is_logged_not_raised_to_the_sender(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The code that sent the signal goes on; the signal's other observers send."""
+    async with ApiClient(Fragile) as client:
+        listening = await client.subscribe(Fragile.pings.observer, Fragile.listen)
+        await db.run(pinged.send, sender=None)  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
+        assert (await listening.next()).data == "ping"
+    assert "Serializing a sending of" in caplog.text
 
 
 async def test_a_groups_hook_that_names_no_group_sends_nothing(item: Item) -> None:
@@ -174,7 +190,7 @@ async def test_an_event_for_a_group_the_connection_left_is_dropped(item: Item) -
         subscription = await client.subscribe(
             ObservedItems.instance_observer, ObservedItems.subscribe_instance, pk=item.pk
         )
-        group = ObservedItems.instance_observer.instance_group(item.pk)
+        group = ObservedItems.instance_observer.instance_group(item.pk, "default")
         await client.send(
             {"action": "unsubscribe_instance", "pk": item.pk, "request_id": subscription.request_id}
         )

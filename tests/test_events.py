@@ -4,14 +4,18 @@ and notify() for changes that send no signals."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection, transaction
+from django.db.models import QuerySet
 
 from tests.app.consumers import ObservedBoards, ObservedItems
 from tests.app.models import Board, Item
+from tests.app.serializers import ItemSerializer
 from tests.frames import item_row
-from typed_dcrf import db, notify
+from typed_dcrf import ModelConsumer, ObserveInstanceMixin, db, notify
 from typed_dcrf.instances import InstanceData
 from typed_dcrf.testing import ApiClient, Subscribed
 
@@ -125,10 +129,20 @@ async def test_create_then_delete_is_nothing_and_update_then_delete_is_a_delete(
         assert await subscription.nothing()
 
 
+class OtherItems(ObserveInstanceMixin[Item, ItemSerializer], ModelConsumer[Item, ItemSerializer]):
+    """Items of the "other" database."""
+
+    def get_queryset(self) -> QuerySet[Item]:
+        return Item.objects.using("other")
+
+
 @pytest.mark.django_db(transaction=True, databases=["default", "other"])
 async def test_a_row_of_another_database_is_observed_on_its_own_commit() -> None:
-    """A row saved with using="other" is read and sent after the commit of that database."""
+    """A row saved with using="other" is read and sent after the commit of that database, to
+    the subscribers of that database's row only (a row of another database with the same
+    primary key is another row)."""
     elsewhere = await db.run(Item.objects.using("other").create, name="far", slug="far")
+    near = await db.run(Item.objects.create, pk=elsewhere.pk, name="near", slug="near")
 
     def rename_elsewhere() -> None:
         with transaction.atomic(using="other"):
@@ -136,12 +150,14 @@ async def test_a_row_of_another_database_is_observed_on_its_own_commit() -> None
             row.name = "farther"
             row.save(using="other")
 
-    async with ApiClient(ObservedItems) as client:
-        # Subscribing reads the default database: its group is the row's all the same.
-        await db.run(Item.objects.create, pk=elsewhere.pk, name="near", slug="near")
-        subscription = await watch(client, elsewhere)
+    async with ApiClient(OtherItems) as far_client, ApiClient(ObservedItems) as near_client:
+        far = await far_client.subscribe(
+            OtherItems.instance_observer, OtherItems.subscribe_instance, pk=elsewhere.pk
+        )
+        same_pk = await watch(near_client, near)
         await db.run(rename_elsewhere)
-        event = await subscription.next()
+        event = await far.next()
+        assert await same_pk.nothing()
     assert event.data is not None
     assert event.data["name"] == "farther"
 
@@ -193,3 +209,37 @@ async def test_many_to_many_changes_are_updates_when_observed() -> None:
     assert added.data is not None
     assert removed.data is not None
     assert (added.data["members"], removed.data["members"]) == ([bob.pk], [])
+
+
+class UserBoards(Protocol):
+    """What the test uses of ``user.boards``."""
+
+    def add(self, *boards: Board) -> None: ...
+    def remove(self, *boards: Board) -> None: ...
+    def clear(self) -> None: ...
+
+
+def boards_of(user: User) -> UserBoards:
+    # The reverse accessor comes from mypy's Django plugin; pyright does not see it.
+    return user.boards  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType, reportUnknownVariableType]
+
+
+async def test_many_to_many_changes_from_the_other_side_are_updates_too() -> None:
+    """user.boards.add(), .remove() and .clear() change the boards: each board's update."""
+    board = await db.run(Board.objects.create, name="tasks")
+    bob = await db.run(User.objects.create_user, "bob")
+    async with ApiClient(ObservedBoards) as client:
+        subscription = await client.subscribe(
+            ObservedBoards.instance_observer, ObservedBoards.subscribe_instance, pk=board.pk
+        )
+        boards = boards_of(bob)
+        members: list[object] = []
+        for change in (boards.add, boards.remove, boards.add):
+            await db.run(change, board)
+            event = await subscription.next()
+            assert event.data is not None
+            members.append(event.data["members"])
+        await db.run(boards.clear)
+        cleared = await subscription.next()
+    assert cleared.data is not None
+    assert [*members, cleared.data["members"]] == [[bob.pk], [], [bob.pk], []]

@@ -12,7 +12,15 @@ from tests.app.consumers import ObservedItems
 from tests.app.models import Item, Note
 from tests.app.serializers import ItemSerializer, NoteSerializer
 from tests.frames import envelope, item_row
-from typed_dcrf import ModelConsumer, ObserveInstanceMixin, ReadOnlyModelConsumer, db
+from typed_dcrf import (
+    ModelConsumer,
+    ObserveInstanceMixin,
+    ReadOnlyModelConsumer,
+    Response,
+    action,
+    db,
+    observe,
+)
 from typed_dcrf.testing import ApiClient
 from typed_dcrf.types import JSONObject, JSONValue
 
@@ -218,3 +226,54 @@ async def test_the_typed_client_subscribes_and_awaits_typed_events(item: Item) -
             None,
             pk,
         )
+
+
+def item_name(item: Item) -> str:
+    return item.name
+
+
+class ItemsAndNames(
+    ObserveInstanceMixin[Item, ItemSerializer], ModelConsumer[Item, ItemSerializer]
+):
+    """Instance subscriptions and an observer of every item's name, on one connection."""
+
+    names = observe(Item, item_name)
+
+    @action()
+    async def follow(self) -> Response[None]:
+        await self.names.subscribe()
+        return Response.created(None)
+
+    @action()
+    async def unfollow(self) -> Response[bool]:
+        return Response.ok(await self.names.unsubscribe())
+
+
+async def test_unsubscribing_ends_the_observers_own_subscriptions_only(item: Item) -> None:
+    """unsubscribe_instance with the request_id of another observer's subscription is a 404,
+    observer.unsubscribe() with an instance subscription's is False: both go on."""
+    async with ApiClient(ItemsAndNames) as client:
+        names = await client.subscribe(ItemsAndNames.names.observer, ItemsAndNames.follow)
+        row = await client.subscribe(
+            ItemsAndNames.instance_observer, ItemsAndNames.subscribe_instance, pk=item.pk
+        )
+        await client.send(
+            {"action": "unsubscribe_instance", "pk": item.pk, "request_id": names.request_id}
+        )
+        refused = await client.reply_to(names.request_id, action="unsubscribe_instance")
+        assert refused["response_status"] == 404
+        await client.send({"action": "unfollow", "request_id": row.request_id})
+        assert (await client.reply_to(row.request_id, action="unfollow"))["data"] is False
+        await rename(item, "both hear it")
+        assert (await names.next()).data == "both hear it"
+        event = await row.next()
+        assert event.data is not None
+        assert event.data["name"] == "both hear it"
+
+
+async def test_unsubscribing_without_a_request_id_from_a_missing_row_is_a_404() -> None:
+    """Without a request_id the row is looked up, as DCRF does."""
+    async with ApiClient(ObservedItems) as client:
+        await client.send({"action": "unsubscribe_instance", "pk": 10**9})
+        reply = await client.receive()
+    assert (reply["response_status"], reply["errors"]) == (404, ["Not found"])

@@ -8,11 +8,20 @@ import logging
 from typing import cast
 
 import pytest
+from django.dispatch import Signal
 from django.test import override_settings
 
 from tests.app.models import Item
 from tests.app.serializers import ItemSerializer
-from typed_dcrf import ModelConsumer, ObserveInstanceMixin, db
+from typed_dcrf import (
+    AsyncAPIConsumer,
+    ModelConsumer,
+    ObserveInstanceMixin,
+    Response,
+    action,
+    db,
+    observe_signal,
+)
 from typed_dcrf._outbox import Outbox, buffered_bytes
 from typed_dcrf.testing import ApiClient
 from typed_dcrf.types import JSONObject
@@ -86,6 +95,60 @@ async def test_more_rows_waiting_than_allowed_close_the_connection_with_4429(
     assert closed == {"type": "websocket.close", "code": 4429}
     [record] = caplog.records
     assert "2 events wait for it (MAX_OUTGOING_EVENTS)" in record.getMessage()
+
+
+async def test_unsubscribing_drops_the_events_waiting_for_it() -> None:
+    """The event on its way still arrives; the one waiting behind it does not, once its
+    subscription has ended."""
+    item = await db.run(Item.objects.create, name="0", slug="milk")
+    async with ApiClient(Held) as client:
+        await subscribe(client, item)
+        Gate.open.clear()
+        await rename(item, "on its way")
+        await rename(item, "waiting")
+        await asyncio.sleep(0.2)  # both events have reached the connection
+        await client.send({"action": "unsubscribe_instance", "pk": item.pk, "request_id": item.pk})
+        assert (await client.receive())["response_status"] == 204
+        Gate.open.set()
+        arrived = await client.receive()
+        assert cast("JSONObject", arrived["data"])["name"] == "on its way"
+        assert await client.receive_nothing()
+
+
+shouted = Signal()
+
+
+def shout(sender: object, text: str, **_: object) -> str:
+    return text
+
+
+class HeldShouts(AsyncAPIConsumer):
+    shouts = observe_signal(shouted, shout)
+
+    @action()
+    async def listen(self) -> Response[None]:
+        await self.shouts.subscribe()
+        return Response.created(None)
+
+    async def send_envelope(self, text: str) -> None:
+        if '"action":"shouts"' in text:
+            await Gate.open.wait()
+        await super().send_envelope(text)
+
+
+async def test_a_slow_client_gets_every_sending_of_a_signal() -> None:
+    """A signal's events are not states of a row: none replaces another."""
+    async with ApiClient(HeldShouts) as client:
+        await client.send({"action": "listen", "request_id": "l"})
+        assert (await client.receive())["response_status"] == 201
+        Gate.open.clear()
+        for text in ("a", "b", "c"):
+            # django-stubs leave Signal.send partly unknown to pyright.
+            await db.run(shouted.send, sender=None, text=text)  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
+        await asyncio.sleep(0.2)
+        Gate.open.set()
+        texts = [(await client.receive())["data"] for _ in range(3)]
+    assert texts == ["a", "b", "c"]
 
 
 class Transport:

@@ -71,11 +71,40 @@ def _deleted(sender: type[Model], instance: Model, using: str, **_: object) -> N
 
 
 def _m2m_changed(
-    sender: type[Model], instance: Model, action: str, reverse: bool, using: str, **_: object
+    sender: type[Model],
+    instance: Model,
+    action: str,
+    reverse: bool,
+    model: type[Model],
+    pk_set: set[Any] | None,
+    using: str,
+    **_: object,
 ) -> None:
-    """A many-to-many change is an update of the rows observed with ``many_to_many``."""
-    if action in ("post_add", "post_remove", "post_clear") and not reverse:
-        changed(instance, "update", using, many_to_many=True)
+    """A many-to-many change is an update of the rows observed with ``many_to_many``: of
+    ``instance`` from the field's side, of the rows ``pk_set`` names from the other (those it
+    is about to clear, for a clear)."""
+    if not reverse:
+        if action in ("post_add", "post_remove", "post_clear"):
+            changed(instance, "update", using, many_to_many=True)
+        return
+    if action in ("post_add", "post_remove"):
+        pks: Iterable[Any] = pk_set or ()
+    elif action == "pre_clear":  # Django's clear() runs in a transaction: sent after it
+        field = next(f for f in model._meta.many_to_many if f.remote_field.through is sender)
+        related = model._base_manager.db_manager(using).filter(**{field.name: instance.pk})
+        pks = related.values_list("pk", flat=True)
+    else:
+        return
+    for pk in pks:
+        changed(row_of(model, pk, using), "update", using, many_to_many=True)
+
+
+def row_of(model: type[Model], pk: object, using: str) -> Model:
+    """An unsaved ``model`` with only ``pk``, of the database ``using``: a change known by its
+    key (its state is read at commit)."""
+    row = model(pk=pk)
+    row._state.db = using
+    return row
 
 
 def changed(

@@ -58,6 +58,11 @@ class Outbox:
             self._sender = asyncio.create_task(self._drain())
         return True
 
+    def discard(self, prefix: str) -> None:
+        """Drop the waiting frames whose key starts with ``prefix`` (a subscription's)."""
+        for key in [key for key in self._waiting if key.startswith(prefix)]:
+            del self._waiting[key]
+
     async def _drain(self) -> None:
         while self._waiting:
             key = next(iter(self._waiting))

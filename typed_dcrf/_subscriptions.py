@@ -23,6 +23,7 @@ from django.db.models import Model
 from typed_dcrf import _envelope, db
 from typed_dcrf._checks import (
     OBJECT,
+    REFUSED,
     Node,
     Subject,
     Verdict,
@@ -34,7 +35,7 @@ from typed_dcrf._exception_handler import handle_exception, logger
 from typed_dcrf._outbox import SLOW_CLIENT, Outbox
 from typed_dcrf.conf import get_settings
 from typed_dcrf.context import ActionContext
-from typed_dcrf.exceptions import PermissionDenied, Throttled
+from typed_dcrf.exceptions import Throttled
 from typed_dcrf.observers import ModelObserver, Observer
 from typed_dcrf.types import JSONValue
 
@@ -59,6 +60,9 @@ class Subscription:
     observer: Observer[Any]
     context: ActionContext
     """The subscribing action's context: its user, action and arguments, for the checks."""
+    one_row: bool = False
+    """An instance subscription: a refused event ends it with a 401/403 frame (in one that
+    hears of many rows, a row the subscriber may not see is skipped)."""
     still_visible: Callable[[Any], Awaitable[bool]] | None = None
     """An extra check per delivered event (the row is still in the consumer's queryset)."""
 
@@ -76,6 +80,7 @@ class Subscriptions:
     outbox: Outbox = field(init=False)
     """The events waiting to go out to this client."""
     _too_slow: bool = False
+    _sent: int = 0
 
     def __post_init__(self) -> None:
         self.outbox = Outbox(
@@ -107,11 +112,18 @@ class Subscriptions:
         if self._refresher is None:
             self._refresher = asyncio.create_task(self._refresh())
 
-    async def remove(self, request_id: JSONValue) -> Subscription | None:
-        """End the subscription of ``request_id``, leaving its group if it was the last."""
-        subscription = self.by_request.pop(request_key(request_id), None)
-        if subscription is not None:
-            await self._leave(subscription)
+    async def remove(
+        self, request_id: JSONValue, observer: Observer[Any] | None = None
+    ) -> Subscription | None:
+        """End the subscription of ``request_id`` (if it is ``observer``'s, when given), its
+        waiting events dropped, leaving its group if it was the last."""
+        key = request_key(request_id)
+        subscription = self.by_request.get(key)
+        if subscription is None or observer not in (None, subscription.observer):
+            return None
+        del self.by_request[key]
+        self.outbox.discard(f"{key} ")
+        await self._leave(subscription)
         return subscription
 
     async def remove_where(self, matches: Callable[[Subscription], bool]) -> int:
@@ -163,12 +175,16 @@ class Subscriptions:
         action = str(message["action"])
         status = STATUS.get(action, 200)
         data = str(message["data"])
-        row = json.dumps(message.get("pk"))
+        # A row's newer state replaces its waiting one; a signal's events are each their own.
+        self._sent += 1
+        row = json.dumps(message["pk"]) if "pk" in message else f"#{self._sent}"
         capacity = get_settings().max_outgoing_events
         for subscription in list(members.values()):
             refusal = await self._refusal(subscription, message, permissions)
             if refusal is None:
                 frame = _envelope.success(action, subscription.request_id, status, data)
+            elif not subscription.one_row:
+                continue  # a row this subscriber may not see: skipped
             else:
                 await self.remove(subscription.request_id)
                 code, errors = refusal
@@ -194,15 +210,17 @@ class Subscriptions:
     ) -> tuple[int, list[JSONValue]] | None:
         """Why ``subscription`` may not see the event (status and errors), or ``None``."""
         observer = subscription.observer
-        if not isinstance(observer, ModelObserver) or message["action"] == "delete":
-            return None  # a signal's event has no row; a deleted row could be seen before
+        if not isinstance(observer, ModelObserver):
+            return None  # a signal's event has no row to check
+        if subscription.one_row and message["action"] == "delete":
+            return None  # the subscriber could see the row until it went
         rows = cast("ModelObserver[Model, Any]", observer)  # isinstance cannot say its M
         row = rows.shadow(message["facts"])
+        subject = Subject(self.consumer, subscription.context, "GET", obj=row)
         try:
             if subscription.still_visible is not None and not await subscription.still_visible(row):
-                raise PermissionDenied  # the row left the consumer's queryset
+                raise_if_refused(REFUSED, subject)  # the row left the consumer's queryset
             if permissions is not None:
-                subject = Subject(self.consumer, subscription.context, "GET", obj=row)
                 raise_if_refused(await _object_verdict(permissions, subject), subject)
         except Exception as exc:
             status, errors = handle_exception(exc, f"the delivery to {subscription.request_id!r}")

@@ -76,9 +76,10 @@ class ObserveInstanceMixin(GenericModelConsumer[M, S]):
         observer = self.instance_observer
         subscription = Subscription(
             context.request_id,
-            observer.instance_group(instance.pk),
+            observer.instance_group(instance.pk, instance._state.db),
             observer,
             context,
+            one_row=True,
             still_visible=self._in_queryset if self.recheck_queryset else None,
         )
         await self.subscriptions.add(subscription, limit=get_settings().max_subscriptions)
@@ -86,20 +87,19 @@ class ObserveInstanceMixin(GenericModelConsumer[M, S]):
 
     @action(method="GET")
     async def unsubscribe_instance(self, /, **lookup: LookupValue) -> Response[None]:
-        """End the subscription of this frame's request_id (404 if it has none); without a
-        request_id, every subscription of this connection to the object (204)."""
-        context = self.context
-        if context.request_id is not None:
-            if await self.subscriptions.remove(context.request_id) is None:
+        """End this frame's request_id's instance subscription (404 if it has none); without a
+        request_id, every instance subscription of this connection to the object (204; 404
+        when there is no such object)."""
+        observer = self.instance_observer
+        request_id = self.context.request_id
+        if request_id is not None:
+            if await self.subscriptions.remove(request_id, observer) is None:
                 raise NotFound("No subscription has this request_id.")
             return Response.no_content()
-        kwarg = self.lookup_url_kwarg or self.lookup_field
-        wanted = context.arguments.get(kwarg)
+        instance = await self.aget_object()
+        group = observer.instance_group(instance.pk, instance._state.db)
         _ = await self.subscriptions.remove_where(
-            lambda sub: (
-                sub.observer is self.instance_observer
-                and sub.context.arguments.get(kwarg) == wanted
-            )
+            lambda sub: sub.observer is observer and sub.group == group
         )
         return Response.no_content()
 

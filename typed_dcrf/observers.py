@@ -93,14 +93,14 @@ class ModelObserver(Observer[T], Generic[M, T]):
         self.many_to_many = many_to_many
         _events.register(self)
 
-    def instance_group(self, pk: object) -> str:
-        """The group of the row whose primary key is ``pk``."""
-        return self.group("pk", json.dumps(self.json_pk(pk)))
+    def instance_group(self, pk: object, using: str | None) -> str:
+        """The group of the row whose primary key is ``pk``, in the database ``using``."""
+        return self.group(using or DEFAULT_DB_ALIAS, "pk", json.dumps(self.json_pk(pk)))
 
     def groups_of(self, instance: M) -> list[str]:
         """The groups a change of ``instance`` goes to."""
         if self._groups is None:
-            return [self.instance_group(instance.pk)]
+            return [self.instance_group(instance.pk, instance._state.db)]
         return list(self._groups(instance))
 
     def facts(self, instance: M) -> Facts:
@@ -157,8 +157,14 @@ class SignalObserver(Observer[T]):
         signal.connect(self._received, weak=False, dispatch_uid=self.identity)  # pyright: ignore[reportUnknownMemberType]
 
     def _received(self, **arguments: Any) -> None:  # a signal's keyword arguments, any
-        data = self.codec.dump_json(self.serialize(**arguments))
-        groups = [self.group()] if self._groups is None else list(self._groups(**arguments))
+        """Serialize the sending now (its arguments are not kept), send it after commit; a
+        failure is logged, never raised into the code that sent the signal."""
+        try:
+            data = self.codec.dump_json(self.serialize(**arguments))
+            groups = [self.group()] if self._groups is None else list(self._groups(**arguments))
+        except Exception:
+            _events.logger.exception("Serializing a sending of %s failed", self.identity)
+            return
         messages: list[Mapping[str, JSONValue]] = [
             {
                 "type": _events.EVENT,
@@ -194,10 +200,9 @@ def notify(
     """Tell ``model``'s observers that the rows ``pks`` changed, for the changes that send no
     signals (``QuerySet.update()``, ``bulk_create()``, raw SQL); as a save, after commit.
 
-    Each row is read at commit: one that is gone is sent as deleted, whatever ``action`` says;
-    ``action="create"`` sends rows that exist as created.
+    Each row is read at commit and sent with ``action`` (``create`` or ``update``); one that is
+    gone is sent as deleted, to the groups its primary key alone names (its instance
+    subscriptions), or not at all with ``action="create"``.
     """
     for pk in pks:
-        shadow = model(pk=pk)
-        shadow._state.db = using
-        _events.changed(shadow, action, using)
+        _events.changed(_events.row_of(model, pk, using), action, using)

@@ -69,10 +69,11 @@ class BoundObserver(Generic[T]):
         await self.consumer.subscriptions.add(subscription, limit=get_settings().max_subscriptions)
 
     async def unsubscribe(self) -> bool:
-        """End the subscription of the running action's request_id; whether it had one."""
-        return (
-            await self.consumer.subscriptions.remove(self.consumer.context.request_id) is not None
-        )
+        """End this observer's subscription of the running action's request_id; whether it
+        had one."""
+        subscriptions = self.consumer.subscriptions
+        request_id = self.consumer.context.request_id
+        return await subscriptions.remove(request_id, self.observer) is not None
 
 
 class _Declared(Generic[T]):
