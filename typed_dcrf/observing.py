@@ -51,6 +51,11 @@ def _payload_type(serialize: Callable[..., object]) -> object:
     return returned
 
 
+def _named(observer: Observer[Any], keys: Iterable[GroupKey]) -> list[str]:
+    """The names of ``observer``'s groups ``keys``."""
+    return [observer.group(*map(str, key)) for key in keys]
+
+
 class BoundObserver(Generic[T]):
     """An observer on one connection: subscribe the running action's request_id to a group."""
 
@@ -64,7 +69,7 @@ class BoundObserver(Generic[T]):
         context = self.consumer.context
         if context.request_id is None:
             raise ParseError(f"{context.action} needs a request_id: its events carry it.")
-        group = self.observer.group(*map(str, key))
+        [group] = _named(self.observer, [key])
         subscription = Subscription(context.request_id, group, self.observer, context)
         await self.consumer.subscriptions.add(subscription, limit=get_settings().max_subscriptions)
 
@@ -115,8 +120,7 @@ class ObservedModel(_Declared[T], Generic[M, T]):
         identity = f"{owner.__module__}.{owner.__qualname__}.{name}"
 
         def group_names(instance: M) -> list[str]:
-            keys = [()] if groups is None else groups(instance)
-            return [observer.group(*map(str, key)) for key in keys]
+            return _named(observer, [()] if groups is None else groups(instance))
 
         observer = ModelObserver(
             model,
@@ -150,8 +154,7 @@ class ObservedSignal(_Declared[T]):
 
         # A signal's keyword arguments differ from signal to signal.
         def group_names(**arguments: Any) -> list[str]:
-            keys = [()] if groups is None else groups(**arguments)
-            return [observer.group(*map(str, key)) for key in keys]
+            return _named(observer, [()] if groups is None else groups(**arguments))
 
         observer = SignalObserver(
             signal,
