@@ -49,9 +49,11 @@ class Observer(Generic[T]):
     groups of this observer's own."""
 
     def __init__(self, identity: str, data_type: object) -> None:
-        self.identity = _unique(identity)
-        self.codec = Codec(data_type)
-        self.subscriptions = 0
+        self.identity: str = _unique(identity)
+        """Unique among this process's observers; its groups are named after it."""
+        self.codec: Codec = Codec(data_type)
+        """The payload's JSON: ``T`` out, and back in for the test client."""
+        self.subscriptions: int = 0
         """How many subscriptions of this process listen to this observer."""
         _identities[self.identity] = self
 
