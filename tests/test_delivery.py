@@ -32,6 +32,7 @@ from typed_dcrf import (
     db,
     observe,
 )
+from typed_dcrf.instances import InstanceData
 from typed_dcrf.permissions import PermissionSpec
 from typed_dcrf.testing import ApiClient
 from typed_dcrf.types import JSONObject, JSONValue
@@ -156,13 +157,22 @@ async def test_a_subscription_the_object_permission_refuses_is_a_403(
 
 @pytest.mark.parametrize("subscribers", [1, 10, 100])
 async def test_one_change_costs_the_same_whatever_the_number_of_subscribers(
-    subscribers: int, bob: User, trips: list[str]
+    subscribers: int, bob: User, trips: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """One change, with 1, 10 or 100 subscribers whose object permission is checked: the same
-    statements (the save, then one read of the row at commit) and the same trips to the
-    database thread (the save's own); every subscriber receives the event."""
+    """One change, with 1, 10 or 100 subscribers whose object permission is checked: one
+    serialization, the same statements (the save, then one read of the row at commit) and the
+    same trips to the database thread (the save's own); every subscriber receives the event."""
     item = await db.run(Item.objects.create, name="milk", slug="milk", owner=bob)
     consumer = guarded(OwnerOnly)
+    observer = cast("type[ObserveInstanceMixin[Item, ItemSerializer]]", consumer).instance_observer
+    serialize = observer.serialize
+    serialized: list[object] = []
+
+    def counting(row: Item) -> InstanceData:
+        serialized.append(row.pk)
+        return serialize(row)
+
+    monkeypatch.setattr(observer, "serialize", counting)
     async with AsyncExitStack() as stack:
         clients = [
             await stack.enter_async_context(ApiClient(consumer, user=bob, timeout=5))
@@ -179,6 +189,7 @@ async def test_one_change_costs_the_same_whatever_the_number_of_subscribers(
             made = list(trips)
     assert [event["request_id"] for event in events] == list(range(subscribers))
     assert {str(cast("JSONObject", event["data"])["name"]) for event in events} == {"oat milk"}
+    assert serialized == [item.pk]
     assert keywords(statements) == ["UPDATE", "SELECT"]
     assert len(made) == 1
 
