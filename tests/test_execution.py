@@ -10,16 +10,9 @@ from django.db import connection
 from django.test import override_settings
 
 from tests.app.models import Note
+from tests.gates import Gates, held
 from typed_dcrf import AsyncAPIConsumer, Response, action, db
 from typed_dcrf.testing import ApiClient
-
-
-class Gates:
-    """Events shared by the test and the detached action (new ones for every test)."""
-
-    started = asyncio.Event()
-    release = asyncio.Event()
-    cancelled: list[str] = []
 
 
 class WorkConsumer(AsyncAPIConsumer):
@@ -60,20 +53,12 @@ class WorkConsumer(AsyncAPIConsumer):
 
     @action(detached=True)
     async def background(self, label: str) -> Response[str]:
-        Gates.started.set()
-        try:
-            await Gates.release.wait()
-        except asyncio.CancelledError:
-            Gates.cancelled.append(label)
-            raise
-        return Response.ok(label)
+        return Response.ok(await held(label))
 
 
 @pytest.fixture(autouse=True)
 def fresh_gates() -> None:
-    Gates.started = asyncio.Event()
-    Gates.release = asyncio.Event()
-    Gates.cancelled = []
+    Gates.reset()
 
 
 @pytest.mark.django_db(transaction=True)

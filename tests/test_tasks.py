@@ -10,38 +10,15 @@ from typing import Any, cast
 import pytest
 from django.test import override_settings
 
+from tests.gates import Gates, held
 from typed_dcrf import AsyncAPIConsumer, Response, action, detached
 from typed_dcrf.testing import ApiClient
 from typed_dcrf.types import ASGIApp, ASGIMessage
 
 
-class Gates:
-    """Events shared by the test and the tasks (new ones for every test)."""
-
-    started = asyncio.Event()
-    release = asyncio.Event()
-    finished: list[str] = []
-    cancelled: list[str] = []
-
-
 @pytest.fixture(autouse=True)
 def fresh_gates() -> None:
-    Gates.started = asyncio.Event()
-    Gates.release = asyncio.Event()
-    Gates.finished = []
-    Gates.cancelled = []
-
-
-async def held(label: str) -> str:
-    """Work that waits for the test's release, recording how it ended."""
-    Gates.started.set()
-    try:
-        await Gates.release.wait()
-    except asyncio.CancelledError:
-        Gates.cancelled.append(label)
-        raise
-    Gates.finished.append(label)
-    return label
+    Gates.reset()
 
 
 class Tasks(AsyncAPIConsumer):

@@ -121,7 +121,8 @@ def changed(
         return
     batch = _batch(alias)
     # A copy: Django clears the primary key of a deleted instance once it is gone.
-    snapshot = Change(alias, instance.pk, action, copy.copy(instance))
+    key = json.dumps(instance.pk, default=str)
+    snapshot = Change(alias, instance.pk, key, action, copy.copy(instance))
     for observer in observers:
         connections[alias].on_commit(
             functools.partial(batch.publish, observer, snapshot), robust=True
@@ -134,6 +135,8 @@ class Change:
 
     alias: str
     pk: Any  # a primary key, of whatever type the model's key has
+    key: str
+    """The primary key as text: the row's key among the changes of a transaction."""
     action: ChangeAction
     instance: Model
     """The row as it was when the change was made (what a delete's groups are read from)."""
@@ -152,10 +155,9 @@ class _Batch:
 
     def publish(self, observer: ModelObserver[Any, Any], change: Change) -> None:
         self.ran = True
-        row_key = json.dumps(change.pk, default=str)
-        if (id(observer), row_key) in self.published:
+        if (id(observer), change.key) in self.published:
             return  # an earlier change of the row published its final state
-        self.published.add((id(observer), row_key))
+        self.published.add((id(observer), change.key))
         try:
             publish(observer, change, self.rows)
         except Exception:
@@ -179,10 +181,10 @@ def _batch(alias: str) -> _Batch:
 def publish(
     observer: ModelObserver[Any, Any],
     change: Change,
-    rows: dict[tuple[type[Model], str], Model | None] | None = None,
+    rows: dict[tuple[type[Model], str], Model | None],
 ) -> None:
-    """Read the row's committed state (once per batch of ``rows``), serialize it once, and
-    send it to its groups."""
+    """Read the row's committed state (once for the batch whose ``rows`` these are),
+    serialize it once, and send it to its groups."""
     layer = get_channel_layer()
     if layer is None:
         return
@@ -191,33 +193,27 @@ def publish(
     local = layer if isinstance(layer, InMemoryChannelLayer) else None
     if local and not observer.subscriptions:
         return
-    read = {} if rows is None else rows
-    key = (observer.model, json.dumps(change.pk, default=str))
-    if key not in read:
+    key = (observer.model, change.key)
+    if key not in rows:
         manager = observer.model._base_manager.db_manager(change.alias)
-        read[key] = manager.filter(pk=change.pk).first()
-    row = read[key]
+        rows[key] = manager.filter(pk=change.pk).first()
+    row = rows[key]
     if row is None and change.action == "create":
         return  # made and removed in one transaction: nothing to tell
     source = change.instance if row is None else row
     groups = observer.groups_of(source)
     if local and not _anyone_in(local, groups):
         return
+    pk = observer.json_pk(change.pk)
     if row is None:
         action: ChangeAction = "delete"
-        data = json.dumps({"pk": observer.json_pk(change.pk)})
+        data = json.dumps({"pk": pk})
     else:
         action = "update" if change.action == "delete" else change.action
         data = observer.dump(row)
+    facts = observer.facts(source)
     messages: list[Mapping[str, JSONValue]] = [
-        {
-            "type": EVENT,
-            "group": group,
-            "action": action,
-            "pk": observer.json_pk(change.pk),
-            "data": data,
-            "facts": observer.facts(source),
-        }
+        {"type": EVENT, "group": group, "action": action, "pk": pk, "data": data, "facts": facts}
         for group in groups
     ]
     send(layer, messages)
@@ -256,8 +252,7 @@ def send(layer: BaseChannelLayer, messages: Iterable[Mapping[str, JSONValue]]) -
         return
     caller = caller_loop.get(None)
     if caller is not None and caller.is_running():
-        future = asyncio.run_coroutine_threadsafe(_send_all(layer, batch), caller)
-        future.add_done_callback(_sent_from_thread)
+        asyncio.run_coroutine_threadsafe(_send_all(layer, batch), caller).add_done_callback(_sent)
         return
     async_to_sync(_send_all)(layer, batch)
 
@@ -268,12 +263,10 @@ async def _send_all(layer: BaseChannelLayer, messages: list[Mapping[str, JSONVal
         await layer.group_send(str(message["group"]), dict(message))
 
 
-def _sent(task: asyncio.Task[None]) -> None:
-    _pending_sends.discard(task)
-    if not task.cancelled() and (exc := task.exception()) is not None:
-        logger.error("Sending an event failed", exc_info=exc)
-
-
-def _sent_from_thread(future: Future[None]) -> None:
-    if not future.cancelled() and (exc := future.exception()) is not None:
+def _sent(sending: asyncio.Task[None] | Future[None]) -> None:
+    """A send has ended (a task of this thread's loop, or the future of another's): log why
+    it failed, if it did."""
+    if isinstance(sending, asyncio.Task):
+        _pending_sends.discard(sending)
+    if not sending.cancelled() and (exc := sending.exception()) is not None:
         logger.error("Sending an event failed", exc_info=exc)

@@ -65,6 +65,11 @@ class Subscription:
     hears of many rows, a row the subscriber may not see is skipped)."""
     still_visible: Callable[[Any], Awaitable[bool]] | None = None
     """An extra check per delivered event (the row is still in the consumer's queryset)."""
+    key: str = field(init=False)
+    """The request_id as text: the subscription's key on its connection."""
+
+    def __post_init__(self) -> None:
+        self.key = request_key(self.request_id)
 
 
 @dataclass(eq=False)
@@ -95,7 +100,7 @@ class Subscriptions:
         if cast("object", self.consumer.channel_layer) is None:  # typed as always set; it is not
             msg = "Subscriptions need a channel layer: set CHANNEL_LAYERS in the settings."
             raise ImproperlyConfigured(msg)
-        key = request_key(subscription.request_id)
+        key = subscription.key
         if key not in self.by_request and len(self.by_request) >= limit:
             msg = f"A connection may hold at most {limit} subscriptions; unsubscribe one first."
             raise Throttled(detail=msg)
@@ -126,12 +131,11 @@ class Subscriptions:
         await self._leave(subscription)
         return subscription
 
-    async def remove_where(self, matches: Callable[[Subscription], bool]) -> int:
-        """End every subscription ``matches`` accepts; how many there were."""
+    async def remove_where(self, matches: Callable[[Subscription], bool]) -> None:
+        """End every subscription ``matches`` accepts."""
         ended = [sub for sub in self.by_request.values() if matches(sub)]
         for subscription in ended:
             await self.remove(subscription.request_id)
-        return len(ended)
 
     async def _refresh(self) -> None:
         """Join the groups again before the layer forgets them (``group_expiry``: channels-redis
@@ -161,7 +165,7 @@ class Subscriptions:
     async def _leave(self, subscription: Subscription) -> None:
         subscription.observer.subscriptions -= 1
         members = self.by_group.get(subscription.group, {})
-        members.pop(request_key(subscription.request_id), None)
+        members.pop(subscription.key, None)
         if not members and self.by_group.pop(subscription.group, None) is not None:
             await self.consumer.channel_layer.group_discard(
                 subscription.group, self.consumer.channel_name
@@ -177,10 +181,17 @@ class Subscriptions:
         data = str(message["data"])
         # A row's newer state replaces its waiting one; a signal's events are each their own.
         self._sent += 1
-        row = json.dumps(message["pk"]) if "pk" in message else f"#{self._sent}"
+        row_key = json.dumps(message["pk"]) if "pk" in message else f"#{self._sent}"
         capacity = get_settings().max_outgoing_events
+        # Every subscription of a group is of one observer (groups are named after it): the
+        # row the checks read is rebuilt once for all of them.
+        observer = next(iter(members.values())).observer
+        shadow: Model | None = None
+        if isinstance(observer, ModelObserver):
+            rows = cast("ModelObserver[Model, Any]", observer)  # isinstance cannot say its M
+            shadow = rows.shadow(message["facts"])
         for subscription in list(members.values()):
-            refusal = await self._refusal(subscription, message, permissions)
+            refusal = await self._refusal(subscription, action, shadow, permissions)
             if refusal is None:
                 frame = _envelope.success(action, subscription.request_id, status, data)
             elif not subscription.one_row:
@@ -189,7 +200,7 @@ class Subscriptions:
                 await self.remove(subscription.request_id)
                 code, errors = refusal
                 frame = _envelope.failure(action, subscription.request_id, code, errors)
-            key = f"{request_key(subscription.request_id)} {row}"
+            key = f"{subscription.key} {row_key}"
             if not self.outbox.put(key, frame, capacity=capacity):
                 await self._close_slow_client(capacity)
                 return
@@ -206,16 +217,18 @@ class Subscriptions:
         await self.consumer.close(code=SLOW_CLIENT)
 
     async def _refusal(
-        self, subscription: Subscription, message: Mapping[str, Any], permissions: Node | None
+        self,
+        subscription: Subscription,
+        action: str,
+        row: Model | None,
+        permissions: Node | None,
     ) -> tuple[int, list[JSONValue]] | None:
-        """Why ``subscription`` may not see the event (status and errors), or ``None``."""
-        observer = subscription.observer
-        if not isinstance(observer, ModelObserver):
+        """Why ``subscription`` may not see the event of ``row`` (status and errors), or
+        ``None``."""
+        if row is None:
             return None  # a signal's event has no row to check
-        if subscription.one_row and message["action"] == "delete":
+        if subscription.one_row and action == "delete":
             return None  # the subscriber could see the row until it went
-        rows = cast("ModelObserver[Model, Any]", observer)  # isinstance cannot say its M
-        row = rows.shadow(message["facts"])
         subject = Subject(self.consumer, subscription.context, "GET", obj=row)
         try:
             if subscription.still_visible is not None and not await subscription.still_visible(row):

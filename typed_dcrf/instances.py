@@ -98,7 +98,7 @@ class ObserveInstanceMixin(GenericModelConsumer[M, S]):
             return Response.no_content()
         instance = await self.aget_object()
         group = observer.instance_group(instance.pk, instance._state.db)
-        _ = await self.subscriptions.remove_where(
+        await self.subscriptions.remove_where(
             lambda sub: sub.observer is observer and sub.group == group
         )
         return Response.no_content()

@@ -91,7 +91,8 @@ class ModelObserver(Observer[T], Generic[M, T]):
         self.model = model
         self.serialize = serialize
         self._groups = groups
-        self._facts = facts
+        self.facts = facts
+        """What permission checks at delivery will read of a row."""
         self.many_to_many = many_to_many
         _events.register(self)
 
@@ -104,9 +105,6 @@ class ModelObserver(Observer[T], Generic[M, T]):
         if self._groups is None:
             return [self.instance_group(instance.pk, instance._state.db)]
         return list(self._groups(instance))
-
-    def facts(self, instance: M) -> Facts:
-        return self._facts(instance)
 
     def dump(self, instance: M) -> str:
         """``instance`` as the event's JSON payload."""
