@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from typed_dcrf.context import ActionContext
     from typed_dcrf.exceptions import (
         APIError,
+        Gone,
         MethodNotAllowed,
         NotAuthenticated,
         NotFound,
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     )
     from typed_dcrf.generics import GenericModelConsumer, LookupValue
     from typed_dcrf.instances import ObserveInstanceMixin
+    from typed_dcrf.lists import ListSubscribed, ObserveListMixin
     from typed_dcrf.mixins import (
         CreateModelMixin,
         DeleteModelMixin,
@@ -74,15 +76,18 @@ _EXPORTS: dict[str, str] = {
     "GroupKey": "typed_dcrf.observing",
     "IsAuthenticated": "typed_dcrf.permissions",
     "LimitOffsetPagination": "typed_dcrf.pagination",
+    "ListSubscribed": "typed_dcrf.lists",
     "ListModelMixin": "typed_dcrf.mixins",
     "LookupValue": "typed_dcrf.generics",
     "MethodNotAllowed": "typed_dcrf.exceptions",
+    "Gone": "typed_dcrf.exceptions",
     "ModelObserver": "typed_dcrf.observers",
     "ModelConsumer": "typed_dcrf.mixins",
     "NotAuthenticated": "typed_dcrf.exceptions",
     "NotFound": "typed_dcrf.exceptions",
     "NumberedPage": "typed_dcrf.pagination",
     "ObserveInstanceMixin": "typed_dcrf.instances",
+    "ObserveListMixin": "typed_dcrf.lists",
     "Page": "typed_dcrf.pagination",
     "PageNumberPagination": "typed_dcrf.pagination",
     "PaginatedListModelMixin": "typed_dcrf.mixins",
@@ -123,10 +128,12 @@ __all__ = [
     "DeleteModelMixin",
     "Demultiplexer",
     "GenericModelConsumer",
+    "Gone",
     "GroupKey",
     "IsAuthenticated",
     "LimitOffsetPagination",
     "ListModelMixin",
+    "ListSubscribed",
     "LookupValue",
     "MethodNotAllowed",
     "ModelConsumer",
@@ -135,6 +142,7 @@ __all__ = [
     "NotFound",
     "NumberedPage",
     "ObserveInstanceMixin",
+    "ObserveListMixin",
     "Page",
     "PageNumberPagination",
     "PaginatedListModelMixin",

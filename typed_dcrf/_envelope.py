@@ -137,6 +137,11 @@ def success(action: str | None, request_id: JSONValue, status: int, data_json: s
     )
 
 
+def with_key(frame: str, key: str, value: JSONValue) -> str:
+    """``frame`` (a JSON object's text) with one more key, at its end."""
+    return f"{frame[:-1]},{json.dumps(key)}:{json.dumps(value)}}}"
+
+
 def failure(action: str | None, request_id: JSONValue, status: int, errors: ErrorList) -> str:
     """An error reply: ``data`` null, the messages in ``errors``."""
     envelope: Envelope = {

@@ -27,6 +27,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
+from typed_dcrf._changelog import changelog
 from typed_dcrf.db import caller_loop
 from typed_dcrf.types import JSONValue
 
@@ -149,8 +150,8 @@ class _Batch:
 
     ran: bool = False
     published: set[tuple[int, str]] = field(default_factory=set[tuple[int, str]])
-    rows: dict[tuple[type[Model], str], Model | None] = field(
-        default_factory=dict[tuple[type[Model], str], Model | None]
+    rows: dict[tuple[type[Model], str], tuple[int | None, Model | None]] = field(
+        default_factory=dict[tuple[type[Model], str], tuple[int | None, Model | None]]
     )
 
     def publish(self, observer: ModelObserver[Any, Any], change: Change) -> None:
@@ -181,7 +182,7 @@ def _batch(alias: str) -> _Batch:
 def publish(
     observer: ModelObserver[Any, Any],
     change: Change,
-    rows: dict[tuple[type[Model], str], Model | None],
+    rows: dict[tuple[type[Model], str], tuple[int | None, Model | None]],
 ) -> None:
     """Read the row's committed state (once for the batch whose ``rows`` these are),
     serialize it once, and send it to its groups."""
@@ -189,20 +190,18 @@ def publish(
     if layer is None:
         return
     # The in-memory layer's groups are this process's: with nobody listening to the observer,
-    # nothing is read; with nobody in the row's groups, nothing is serialized.
+    # nothing is read (unless its log must be kept); with nobody in the row's groups, nothing is
+    # serialized.
     local = layer if isinstance(layer, InMemoryChannelLayer) else None
-    if local and not observer.subscriptions:
+    logged = observer.log_size > 0 and (observer.logging or local is None)
+    if local and not observer.subscriptions and not logged:
         return
-    key = (observer.model, change.key)
-    if key not in rows:
-        manager = observer.model._base_manager.db_manager(change.alias)
-        rows[key] = manager.filter(pk=change.pk).first()
-    row = rows[key]
+    version, row = _read(observer, change, rows)
     if row is None and change.action == "create":
         return  # made and removed in one transaction: nothing to tell
     source = change.instance if row is None else row
     groups = observer.groups_of(source)
-    if local and not _anyone_in(local, groups):
+    if local and not logged and not _anyone_in(local, groups):
         return
     pk = observer.json_pk(change.pk)
     if row is None:
@@ -216,7 +215,31 @@ def publish(
         {"type": EVENT, "group": group, "action": action, "pk": pk, "data": data, "facts": facts}
         for group in groups
     ]
+    if version is not None:
+        messages = [{**message, "version": version} for message in messages]
+        if logged:
+            log = observer.list_group(change.alias)
+            entry = next((message for message in messages if message["group"] == log), None)
+            if entry is not None:
+                changelog().append(log, version, entry, observer.log_size)
     send(layer, messages)
+
+
+def _read(
+    observer: ModelObserver[Any, Any],
+    change: Change,
+    rows: dict[tuple[type[Model], str], tuple[int | None, Model | None]],
+) -> tuple[int | None, Model | None]:
+    """The row's committed state, read once for the batch; for a versioned observer, with the
+    version taken before the read (so a read for another observer does not do)."""
+    key = (observer.model, change.key)
+    cached = rows.get(key)
+    if cached is not None and (cached[0] is not None or not observer.versioned):
+        return cached
+    version = changelog().next_version() if observer.versioned else None
+    manager = observer.model._base_manager.db_manager(change.alias)
+    rows[key] = (version, manager.filter(pk=change.pk).first())
+    return rows[key]
 
 
 def _anyone_in(layer: InMemoryChannelLayer, groups: Iterable[str]) -> bool:

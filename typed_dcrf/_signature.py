@@ -229,6 +229,10 @@ def parameter_fields(
             fields.update(keywords)
         else:
             fields[param.name] = _field(param, hints, where)
+    if keywords is not None:
+        for name in sorted(keywords.keys() & inspect.signature(func).parameters.keys()):
+            msg = f"{where}: argument {name!r} is a parameter and a keyword argument; rename one."
+            raise ImproperlyConfigured(msg)
     return fields
 
 

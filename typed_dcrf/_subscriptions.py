@@ -32,6 +32,8 @@ from typed_dcrf._checks import (
     raise_if_refused,
 )
 from typed_dcrf._exception_handler import handle_exception, logger
+from typed_dcrf._live import LiveQuery
+from typed_dcrf._matching import fallbacks
 from typed_dcrf._outbox import SLOW_CLIENT, Outbox
 from typed_dcrf.conf import get_settings
 from typed_dcrf.context import ActionContext
@@ -65,6 +67,8 @@ class Subscription:
     hears of many rows, a row the subscriber may not see is skipped)."""
     still_visible: Callable[[Any], Awaitable[bool]] | None = None
     """An extra check per delivered event (the row is still in the consumer's queryset)."""
+    live: LiveQuery | None = None
+    """A list subscription's set and the client's view of it."""
     key: str = field(init=False)
     """The request_id as text: the subscription's key on its connection."""
 
@@ -114,6 +118,9 @@ class Subscriptions:
         members[key] = subscription
         self.by_request[key] = subscription
         subscription.observer.subscriptions += 1
+        live = subscription.live
+        if live is not None and live.predicate is None:
+            fallbacks.add(live.queryset, live.sql)
         if self._refresher is None:
             self._refresher = asyncio.create_task(self._refresh())
 
@@ -156,14 +163,14 @@ class Subscriptions:
             self._refresher.cancel()
             await asyncio.gather(self._refresher, return_exceptions=True)
         for subscription in self.by_request.values():
-            subscription.observer.subscriptions -= 1
+            _ended(subscription)
         self.by_request.clear()
         groups, self.by_group = list(self.by_group), {}
         for group in groups:
             await self.consumer.channel_layer.group_discard(group, self.consumer.channel_name)
 
     async def _leave(self, subscription: Subscription) -> None:
-        subscription.observer.subscriptions -= 1
+        _ended(subscription)
         members = self.by_group.get(subscription.group, {})
         members.pop(subscription.key, None)
         if not members and self.by_group.pop(subscription.group, None) is not None:
@@ -191,6 +198,10 @@ class Subscriptions:
             rows = cast("ModelObserver[Model, Any]", observer)  # isinstance cannot say its M
             shadow = rows.shadow(message["facts"])
         for subscription in list(members.values()):
+            if subscription.live is not None:
+                if not await self._deliver_live(subscription, message, shadow, permissions):
+                    return
+                continue
             refusal = await self._refusal(subscription, action, shadow, permissions)
             if refusal is None:
                 frame = _envelope.success(action, subscription.request_id, status, data)
@@ -204,6 +215,85 @@ class Subscriptions:
             if not self.outbox.put(key, frame, capacity=capacity):
                 await self._close_slow_client(capacity)
                 return
+
+    async def _deliver_live(
+        self,
+        subscription: Subscription,
+        message: Mapping[str, Any],
+        shadow: Model | None,
+        permissions: Node | None,
+    ) -> bool:
+        """Queue what the change in ``message`` is to a list subscription's client (or keep it
+        while the snapshot is read); ``False`` when the client has been closed as too slow."""
+        live = cast("LiveQuery", subscription.live)
+        if live.waiting is None:
+            frame = await self._live_frame(subscription, live, message, shadow, permissions)
+            return frame is None or await self._queue_live(subscription, frame)
+        capacity = get_settings().max_outgoing_events
+        if len(live.waiting) >= capacity:
+            await self._close_slow_client(capacity)
+            return False
+        live.waiting.append(message)
+        return True
+
+    async def caught_up(self, subscription: Subscription, permissions: Node | None) -> None:
+        """A list subscription's reply is sent: queue a resume's events, then the events that
+        came meanwhile; the next ones are delivered as they come."""
+        live = cast("LiveQuery", subscription.live)
+        resent, live.resent = live.resent, []
+        for action, body, version in resent:
+            if not await self._queue_live(
+                subscription, self._event_frame(subscription, live, action, body, version)
+            ):
+                return
+        rows = cast("ModelObserver[Model, Any]", subscription.observer)
+        while live.waiting and self.by_request.get(subscription.key) is subscription:
+            message = live.waiting.pop(0)
+            shadow = rows.shadow(message["facts"])
+            frame = await self._live_frame(subscription, live, message, shadow, permissions)
+            if frame is not None and not await self._queue_live(subscription, frame):
+                return
+        live.waiting = None
+
+    async def _live_frame(
+        self,
+        subscription: Subscription,
+        live: LiveQuery,
+        message: Mapping[str, Any],
+        shadow: Model | None,
+        permissions: Node | None,
+    ) -> str | None:
+        """The frame a change is to a list subscription's client, if any."""
+        pk = message["pk"]
+        version = int(message["version"])
+        data = str(message["data"])
+        visible = (
+            message["action"] != "delete"
+            and shadow is not None
+            and await _in_set(live, shadow, (subscription.group, version), pk)
+            and await self._refusal(subscription, "update", shadow, permissions) is None
+        )
+        outcome = live.rows.apply(json.dumps(pk), version, visible, hash(data) if visible else None)
+        if outcome is None:
+            return None
+        body = json.dumps({"pk": pk}) if outcome == "delete" else data
+        return self._event_frame(subscription, live, outcome, body, version)
+
+    @staticmethod
+    def _event_frame(
+        subscription: Subscription, live: LiveQuery, action: str, body: str, version: int
+    ) -> str:
+        frame = _envelope.success(action, subscription.request_id, STATUS[action], body)
+        return _envelope.with_key(frame, "seq", version) if live.seq else frame
+
+    async def _queue_live(self, subscription: Subscription, frame: str) -> bool:
+        """Queue a list event (never coalesced: a list's events keep their order)."""
+        capacity = get_settings().max_outgoing_events
+        self._sent += 1
+        if self.outbox.put(f"{subscription.key} #{self._sent}", frame, capacity=capacity):
+            return True
+        await self._close_slow_client(capacity)
+        return False
 
     async def _close_slow_client(self, capacity: int) -> None:
         """``capacity`` events wait for a client that does not read them: close it."""
@@ -247,3 +337,17 @@ async def _object_verdict(permissions: Node, subject: Subject) -> Verdict:
         return await evaluate(permissions, OBJECT, subject, in_memory=True)
     except SynchronousOnlyOperation:
         return await db.run(evaluate_sync, permissions, OBJECT, subject)
+
+
+def _ended(subscription: Subscription) -> None:
+    subscription.observer.subscriptions -= 1
+    live = subscription.live
+    if live is not None and live.predicate is None:
+        fallbacks.remove(live.sql)
+
+
+async def _in_set(live: LiveQuery, row: Model, event: tuple[object, ...], pk: object) -> bool:
+    """Whether ``row`` is in the list subscription's set: in memory, or from the database."""
+    if live.predicate is not None:
+        return live.predicate(row)
+    return await fallbacks.contains(live.queryset, live.sql, event, pk)

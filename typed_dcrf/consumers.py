@@ -318,7 +318,7 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
 
     async def _run(self, found: Action[Any, Any], request_id: JSONValue, frame: JSONObject) -> None:
         try:
-            status, data_json = await self._call(found, request_id, frame)
+            context, status, data_json = await self._call(found, request_id, frame)
         except asyncio.CancelledError as exc:
             task = asyncio.current_task()
             if task is None or task.cancelling():
@@ -328,10 +328,12 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
             await self._send_error(exc, found.name, request_id)
         else:
             await self.send_envelope(_envelope.success(found.name, request_id, status, data_json))
+            for then in context.after_reply:
+                await then()
 
     async def _call(
         self, found: Action[Any, Any], request_id: JSONValue, frame: JSONObject
-    ) -> tuple[int, str]:
+    ) -> tuple[ActionContext, int, str]:
         allow_unknown = get_settings().allow_unknown_arguments
         arguments = found.signature.validate(frame, allow_unknown=allow_unknown)
         context = ActionContext(found.name, request_id, self.scope, self.user, arguments)
@@ -341,8 +343,8 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
                 if self._permissions is not None:
                     subject = Subject(self, context, found.method)
                     raise_if_refused(await evaluate(self._permissions, ACTION, subject), subject)
-                return _serialize(found, await found.func(self, **arguments))
-            return await _call_sync(self, found, context, self._permissions)
+                return (context, *_serialize(found, await found.func(self, **arguments)))
+            return (context, *await _call_sync(self, found, context, self._permissions))
         finally:
             current_context.reset(token)
 

@@ -6,9 +6,9 @@ actions of one connection each see their own, and read through ``consumer.contex
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from typed_dcrf.types import JSONValue, Scope
@@ -32,6 +32,11 @@ class ActionContext:
     """The scope's user, or an ``AnonymousUser`` when the scope has none."""
     arguments: Mapping[str, object]
     """The validated arguments."""
+    after_reply: list[Callable[[], Awaitable[None]]] = field(
+        default_factory=list[Callable[[], Awaitable[None]]]
+    )
+    """What runs once the action's success reply is sent (a list subscription's first
+    events)."""
 
 
 current_context: ContextVar[ActionContext] = ContextVar("typed_dcrf_action_context")

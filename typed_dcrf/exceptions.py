@@ -79,6 +79,14 @@ class MethodNotAllowed(APIError):
         super().__init__(f'Method "{action}" not allowed.' if detail is None else detail)
 
 
+class Gone(APIError):
+    """410: what the client asked to resume from is no longer kept: start again."""
+
+    status_code = 410
+    default_detail = "Gone."
+    default_code = "gone"
+
+
 class Throttled(APIError):
     """429: too many requests; ``wait`` is the number of seconds until the next may pass."""
 

@@ -10,22 +10,21 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from rest_framework.utils.serializer_helpers import ReturnDict
-
 from typed_dcrf import db
+from typed_dcrf._observed import EventData, ObservedModelConsumer
 from typed_dcrf._subscriptions import Subscription
 from typed_dcrf.actions import action
 from typed_dcrf.conf import get_settings
 from typed_dcrf.exceptions import NotFound, ParseError
-from typed_dcrf.generics import GenericModelConsumer, LookupValue, M, S
+from typed_dcrf.generics import LookupValue, M, S
 from typed_dcrf.observers import ModelObserver
 from typed_dcrf.responses import Response
 
-InstanceData = ReturnDict[str, Any]
+InstanceData = EventData
 """The payload of an instance event: the serializer's data."""
 
 
-class ObserveInstanceMixin(GenericModelConsumer[M, S]):
+class ObserveInstanceMixin(ObservedModelConsumer[M, S]):
     """``subscribe_instance`` / ``unsubscribe_instance``, with DCRF's frames.
 
     Events are serialized once per change, by the consumer's serializer without a request
@@ -34,12 +33,8 @@ class ObserveInstanceMixin(GenericModelConsumer[M, S]):
     from the event's facts.
     """
 
-    # The observer of each concrete class; its T is the serializer's data for every model.
     instance_observer: ClassVar[ModelObserver[Any, InstanceData]]
-    """Sends this class's instance events (one observer per concrete consumer class)."""
-
-    observe_many_to_many: ClassVar[bool] = False
-    """Also send the rows' many-to-many changes (``m2m_changed``) as updates."""
+    """Sends this class's instance events: its ``model_observer``."""
 
     recheck_queryset: ClassVar[bool] = False
     """Also check, for every event and subscriber, that the row is still in ``get_queryset()``
@@ -47,22 +42,8 @@ class ObserveInstanceMixin(GenericModelConsumer[M, S]):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if hasattr(cls, "model") and "subscribe_instance" in cls.actions:
-            cls.instance_observer = ModelObserver(
-                cls.model,
-                f"{cls.__module__}.{cls.__qualname__}.instance",
-                serialize=cls.instance_event_data,
-                data_type=InstanceData,
-                many_to_many=cls.observe_many_to_many,
-            )
-
-    @classmethod
-    def instance_event_data(cls, instance: M) -> InstanceData:
-        """An instance event's ``data``: ``serializer_class(instance).data``, with no request
-        (it runs once per change, in the process that made it)."""
-        serializer = cls.serializer_class(instance, context={"request": None, "view": None})
-        data: InstanceData = serializer.data
-        return data
+        if hasattr(cls, "model_observer"):
+            cls.instance_observer = cls.model_observer
 
     @action(method="GET")
     async def subscribe_instance(self, /, **lookup: LookupValue) -> Response[None]:

@@ -74,6 +74,9 @@ class ModelObserver(Observer[T], Generic[M, T]):
         groups: the groups a change of a row goes to (by default, the row's own group).
         facts: what permission checks at delivery read (by default, ``row_facts``).
         many_to_many: also observe the model's many-to-many fields.
+        versioned: give each event a version (list subscriptions order and de-duplicate by it).
+        log_size: keep the latest ``log_size`` events of ``list_group`` for clients that
+            resume (with ``versioned``).
     """
 
     def __init__(
@@ -86,6 +89,8 @@ class ModelObserver(Observer[T], Generic[M, T]):
         groups: Callable[[M], Iterable[str]] | None = None,
         facts: Callable[[M], Facts] = row_facts,
         many_to_many: bool = False,
+        versioned: bool = False,
+        log_size: int = 0,
     ) -> None:
         super().__init__(identity, data_type)
         self.model = model
@@ -94,7 +99,16 @@ class ModelObserver(Observer[T], Generic[M, T]):
         self.facts = facts
         """What permission checks at delivery will read of a row."""
         self.many_to_many = many_to_many
+        self.versioned = versioned
+        self.log_size = log_size if versioned else 0
+        self.logging = False
+        """Whether this process keeps the log although nobody listens (the in-memory layer,
+        once a list subscription has been made: its client may come back)."""
         _events.register(self)
+
+    def list_group(self, using: str | None) -> str:
+        """The group of every change of a row of the database ``using`` (list subscriptions)."""
+        return self.group(using or DEFAULT_DB_ALIAS, "list")
 
     def instance_group(self, pk: object, using: str | None) -> str:
         """The group of the row whose primary key is ``pk``, in the database ``using``."""

@@ -27,6 +27,7 @@ from typing_extensions import ParamSpec
 
 from typed_dcrf.actions import Action
 from typed_dcrf.consumers import AsyncAPIConsumer
+from typed_dcrf.lists import ListSubscribed
 from typed_dcrf.multiplex import Demultiplexer
 from typed_dcrf.observers import Observer
 from typed_dcrf.responses import Response
@@ -257,6 +258,24 @@ class ApiClient:
         _status(await self.reply_to(request_id, action=action.name))
         return Subscribed(self, observer, request_id)
 
+    async def subscribe_list(
+        self,
+        observer: Observer[R],
+        action: Action[P, ListSubscribed],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> LiveList[R]:
+        """Run a list subscription's ``action`` (``Consumer.subscribe_list``) and read its
+        snapshot: ``await client.subscribe_list(C.list_observer, C.subscribe_list, done=True)``.
+
+        Raises:
+            ErrorReply: the subscription was refused.
+        """
+        stream = await self.stream(action, *args, **kwargs)
+        pages = [page async for page in stream]
+        return LiveList(self, observer, stream.request_id, stream.response.data, pages)
+
     async def _send_call(
         self, kind: str, action: Action[P, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> str:
@@ -381,7 +400,9 @@ class Event(Generic[R]):
     data: R | None
     """The row, parsed into the observer's ``T`` (``None`` for a delete)."""
     pk: JSONValue = None
-    """The deleted row's primary key (a delete's ``data``)."""
+    """The deleted row's primary key (a delete's ``data``); in a list, every event's row's."""
+    seq: int | None = None
+    """The event's version, when the subscription asked for it (``seq=True``)."""
 
 
 class Subscribed(Generic[R]):
@@ -415,3 +436,74 @@ class Subscribed(Generic[R]):
         """Whether no frame of this subscription arrives within ``timeout`` seconds (frames of
         others are kept for ``receive``)."""
         return await self.client.nothing_for(self.request_id, timeout)
+
+
+class LiveList(Generic[R]):
+    """A list subscription of an ``ApiClient``: the client's copy of the set, ``rows`` by
+    primary key, which each event read with ``next`` or ``settle`` updates. It checks the
+    protocol as it goes: a ``create`` of a row it holds, or an ``update`` or ``delete`` of one it
+    does not, is an ``UnexpectedReply`` (except after a resume, when it cannot know)."""
+
+    def __init__(
+        self,
+        client: ApiClient,
+        observer: Observer[R],
+        request_id: str,
+        reply: ListSubscribed,
+        pages: list[JSONValue],
+    ) -> None:
+        self.client = client
+        self.observer = observer
+        self.request_id = request_id
+        """The subscription's request_id, which its events carry."""
+        self.reply = reply
+        """The reply after the snapshot."""
+        self.seq = reply.seq
+        """The latest version the copy is known to be at (with ``seq=True``, the last event's)."""
+        self.rows: dict[JSONValue, R] = {}
+        for page in pages:
+            for row in cast("list[JSONObject]", cast("JSONObject", page)["results"]):
+                self.rows[row[reply.key]] = self._parse(row, {})
+
+    async def next(self) -> Event[R]:
+        """The subscription's next event, applied to ``rows``.
+
+        Raises:
+            ErrorReply: the frame is an error (the subscriber lost access).
+        """
+        frame = await self.client.reply_to(self.request_id)
+        status = _status(frame)
+        action = str(frame["action"])
+        seq = frame.get("seq")
+        if isinstance(seq, int):
+            self.seq = max(self.seq, seq)
+        data = cast("JSONObject", frame["data"])
+        pk = data["pk"] if action == "delete" else data[self.reply.key]
+        held = pk in self.rows
+        if not self.reply.resumed and held != (action != "create"):
+            problem = f"a {action} of row {pk!r}, which the copy {'holds' if held else 'lacks'}"
+            raise UnexpectedReply(None, frame, problem)
+        if action == "delete":
+            self.rows.pop(pk, None)
+            return Event(action, status, None, pk, seq if isinstance(seq, int) else None)
+        parsed = self.rows[pk] = self._parse(data, frame)
+        return Event(action, status, parsed, pk, seq if isinstance(seq, int) else None)
+
+    async def settle(self, quiet: float = 0.1) -> list[Event[R]]:
+        """Apply the events that come until none has come for ``quiet`` seconds."""
+        events: list[Event[R]] = []
+        while not await self.client.nothing_for(self.request_id, quiet):
+            events.append(await self.next())
+        return events
+
+    async def unsubscribe(self) -> None:
+        """End the subscription (``unsubscribe_list`` with its request_id)."""
+        await self.client.send({"action": "unsubscribe_list", "request_id": self.request_id})
+        _status(await self.client.reply_to(self.request_id, action="unsubscribe_list"))
+
+    def _parse(self, row: JSONValue, frame: JSONObject) -> R:
+        try:
+            parsed: R = self.observer.codec.parse(row)
+            return parsed
+        except PydanticValidationError as exc:
+            raise UnexpectedReply(None, frame, str(exc)) from None

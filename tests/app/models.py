@@ -1,4 +1,5 @@
-"""Models for database-backed tests: Note (actions), Item (generic model consumers)."""
+"""Models for database-backed tests: Note (actions), Item (generic model consumers), Board
+(many-to-many observers), Task (list subscriptions)."""
 
 from __future__ import annotations
 
@@ -51,3 +52,22 @@ class Board(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Task(models.Model):
+    """A model for list subscriptions: filters on text, flags, numbers and an owner."""
+
+    title: models.CharField[str, str] = models.CharField(max_length=100)
+    done: models.BooleanField[bool, bool] = models.BooleanField(default=False)
+    rank: models.IntegerField[int, int] = models.IntegerField(default=0)
+    owner: models.ForeignKey[User | None, User | None] = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="tasks",
+    )
+    owner_id: int | None  # declared for pyright; mypy's django plugin knows it
+
+    def __str__(self) -> str:
+        return self.title

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from tests.app.models import Board, Item, Note
+from tests.app.models import Board, Item, Note, Task
 
 
 class ItemSerializer(serializers.ModelSerializer[Item]):
@@ -23,3 +23,9 @@ class BoardSerializer(serializers.ModelSerializer[Board]):
     class Meta:  # pyright: ignore[reportIncompatibleVariableOverride]  # DRF's stubs declare a Meta class
         model = Board
         fields = ("id", "name", "notes", "members")
+
+
+class TaskSerializer(serializers.ModelSerializer[Task]):
+    class Meta:  # pyright: ignore[reportIncompatibleVariableOverride]  # DRF's stubs declare a Meta class
+        model = Task
+        fields = ("id", "title", "done", "rank", "owner")
