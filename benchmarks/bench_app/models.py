@@ -59,3 +59,31 @@ class DCRFRow(Row):
 
 class TypedRow(Row):
     objects: models.Manager["TypedRow"] = models.Manager()
+
+
+class ListRow(models.Model):
+    """The fields of the list-subscription benchmark's rows (``benchmarks/lists.py``), whose
+    filters read ``rank``: one table per contender, as for ``Row``."""
+
+    name = models.CharField(max_length=100)
+    rank = models.IntegerField()
+
+    class Meta:
+        abstract = True
+        app_label = "bench_app"
+
+
+class BareListRow(ListRow):
+    objects: models.Manager["BareListRow"] = models.Manager()
+
+
+class NoHopListRow(ListRow):
+    objects: models.Manager["NoHopListRow"] = models.Manager()
+
+
+class DCRFListRow(ListRow):
+    objects: models.Manager["DCRFListRow"] = models.Manager()
+
+
+class TypedListRow(ListRow):
+    objects: models.Manager["TypedListRow"] = models.Manager()

@@ -2,10 +2,21 @@
 
 from rest_framework import serializers
 
-from bench_app.models import BareRow, DCRFRow, Item, ObservedItem, TypedRow
+from bench_app.models import (
+    BareListRow,
+    BareRow,
+    DCRFListRow,
+    DCRFRow,
+    Item,
+    NoHopListRow,
+    ObservedItem,
+    TypedListRow,
+    TypedRow,
+)
 
 ITEM_FIELDS = ("id", "name", "quantity", "active", "created")
 ROW_FIELDS = ("id", "name", "quantity", "active")
+LIST_ROW_FIELDS = ("id", "name", "rank")
 
 
 class ItemSerializer(serializers.ModelSerializer[Item]):
@@ -36,3 +47,27 @@ class TypedRowSerializer(serializers.ModelSerializer[TypedRow]):
     class Meta:
         model = TypedRow
         fields = ROW_FIELDS
+
+
+class BareListRowSerializer(serializers.ModelSerializer[BareListRow]):
+    class Meta:
+        model = BareListRow
+        fields = LIST_ROW_FIELDS
+
+
+class NoHopListRowSerializer(serializers.ModelSerializer[NoHopListRow]):
+    class Meta:
+        model = NoHopListRow
+        fields = LIST_ROW_FIELDS
+
+
+class DCRFListRowSerializer(serializers.ModelSerializer[DCRFListRow]):
+    class Meta:
+        model = DCRFListRow
+        fields = LIST_ROW_FIELDS
+
+
+class TypedListRowSerializer(serializers.ModelSerializer[TypedListRow]):
+    class Meta:
+        model = TypedListRow
+        fields = LIST_ROW_FIELDS
