@@ -80,3 +80,52 @@ async def test_a_change_through_one_server_reaches_a_subscriber_of_the_other(
         patched = await ask(editor, patch)
         event = await receive(watcher)
     assert event == envelope("update", 200, data=patched["data"], request_id="w")
+
+
+def tasks_url(running: Running) -> str:
+    return f"ws://127.0.0.1:{running.port}/ws/tasks/"
+
+
+async def until_reply(client: ClientConnection, request_id: str) -> JSONObject:
+    """Skip the snapshot's pages: the 201 (or an error) of ``request_id``."""
+    while True:
+        frame = await receive(client)
+        if frame["request_id"] == request_id and frame["response_status"] != 206:
+            return frame
+
+
+async def test_a_list_subscription_hears_the_other_server_and_resumes_on_it(
+    cluster: tuple[Running, Running],
+) -> None:
+    """A list subscriber on daphne receives a row made through uvicorn as a create; it
+    disconnects, a change is made, and resuming on uvicorn with its last seq (the clock and the
+    log are Redis's) sends the change it missed."""
+    first, second = cluster
+    async with connect(tasks_url(first), proxy=None) as editor:
+        async with connect(tasks_url(second), proxy=None) as watcher:
+            subscribe: JSONObject = {
+                "action": "subscribe_list",
+                "request_id": "w",
+                "min_rank": 700,
+                "seq": True,
+            }
+            await watcher.send(json.dumps(subscribe))
+            subscribed = await until_reply(watcher, "w")
+            assert subscribed["response_status"] == 201
+            data: JSONObject = {"title": "cluster", "rank": 700}
+            created = await ask(editor, {"action": "create", "data": data, "request_id": 1})
+            pk = cast("JSONObject", created["data"])["id"]
+            event = await receive(watcher)
+            assert (event["action"], event["request_id"]) == ("create", "w")
+            seq = event["seq"]
+            assert isinstance(seq, int)
+            reply = cast("JSONObject", subscribed["data"])
+            assert seq > cast("int", reply["seq"])
+        patch: JSONObject = {"action": "patch", "pk": pk, "data": {"rank": 1}, "request_id": 2}
+        assert (await ask(editor, patch))["response_status"] == 200
+        async with connect(tasks_url(first), proxy=None) as back:
+            await back.send(json.dumps({**subscribe, "request_id": "r", "since": seq}))
+            resumed = await until_reply(back, "r")
+            assert cast("JSONObject", resumed["data"])["resumed"] is True
+            missed = await receive(back)
+    assert (missed["action"], missed["data"], missed["request_id"]) == ("delete", {"pk": pk}, "r")

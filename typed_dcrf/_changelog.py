@@ -171,6 +171,8 @@ class RedisChangelog:
         self._append(keys=keys, args=[version, json.dumps(entry), size, LOG_SECONDS])
 
     def since(self, log: str, version: int) -> list[Entry] | None:
+        if version < now_us() - LOG_SECONDS * 1_000_000:
+            return None  # older than the log's keys live when nothing is written
         prefix = self._prefix
         keys = [prefix + "clock", prefix + "log:" + log, prefix + "dropped:" + log]
         found = self._since(keys=keys, args=[version])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, cast
 
 from annotated_types import Gt
 from django.db.models import Model, QuerySet
@@ -181,16 +181,20 @@ class ObserveListMixin(ObservedModelConsumer[M, S]):
         at once; the rows queued and the version of that read. ``Gone`` when the log no longer
         holds every change since then."""
         start = max(since - RESUME_OVERLAP, 0)
-        entries = changelog().since(self.list_observer.list_group(live.queryset.db), start)
+        observer = self.list_observer
+        log = observer.list_group(live.queryset.db)
+        entries = changelog().since(log, start) if observer.log_size else None
         if entries is None:
             msg = f"The changes since seq {since} are gone: subscribe again without since."
             raise Gone(msg)
-        created: dict[str, bool] = {}  # the rows changed, and whether the first change made it
+        # The rows changed, and whether they were made after `since` (the client cannot hold
+        # them; a row made within the overlap may be held, and is sent as an update).
+        created: dict[str, bool] = {}
         for entry in entries:
-            created.setdefault(json.dumps(entry["pk"]), entry["action"] == "create")
+            made = entry["action"] == "create" and cast("int", entry["version"]) > since
+            created.setdefault(json.dumps(entry["pk"]), made)
         version = changelog().next_version()
         live.rows = LiveSet(floor=start, knows_all=False)
-        observer = self.list_observer
         found = {
             json.dumps(observer.json_pk(row.pk)): row
             for row in live.queryset.filter(pk__in=[json.loads(key) for key in created])

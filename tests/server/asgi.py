@@ -12,7 +12,7 @@ http = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from tests.app.consumers import ObservedBoards, ObservedItems  # noqa: E402
+from tests.app.consumers import LiveTasks, ObservedBoards, ObservedItems  # noqa: E402
 from tests.server.consumers import EchoConsumer, ItemConsumer  # noqa: E402
 from typed_dcrf import Demultiplexer  # noqa: E402
 
@@ -27,10 +27,14 @@ application = ProtocolTypeRouter(
                 route("ws/items/", ItemConsumer.as_asgi()),
                 route("ws/observed/", ObservedItems.as_asgi()),
                 route("ws/boards/", ObservedBoards.as_asgi()),
+                route("ws/tasks/", LiveTasks.as_asgi()),
                 route(
                     "ws/",
                     Demultiplexer.as_asgi(
-                        items=ItemConsumer, echo=EchoConsumer, observed=ObservedItems
+                        items=ItemConsumer,
+                        echo=EchoConsumer,
+                        observed=ObservedItems,
+                        tasks=LiveTasks,
                     ),
                 ),
             ]
