@@ -1,11 +1,13 @@
-"""The README's observers: instance subscriptions checked by an owner-only permission, an
-observer of items by owner, a signal observer, and ``notify()`` after a bulk update."""
+"""The README's observers: instance subscriptions checked by an owner-only permission, a live
+query over one's own items, an observer of items by owner, a signal observer, and ``notify()``
+after a bulk update."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
 from django.dispatch import Signal
 
 from tests.app.models import Item
@@ -18,6 +20,7 @@ from typed_dcrf import (
     IsAuthenticated,
     ModelConsumer,
     ObserveInstanceMixin,
+    ObserveListMixin,
     Response,
     action,
     notify,
@@ -37,6 +40,18 @@ class LiveItems(ObserveInstanceMixin[Item, ItemSerializer], ModelConsumer[Item, 
     """CRUD on one's own items, and subscriptions to them."""
 
     permission_classes = (IsAuthenticated, OwnerOnly)
+
+
+class ItemList(ObserveListMixin[Item, ItemSerializer], ModelConsumer[Item, ItemSerializer]):
+    """One's own items, live: ``subscribe_list`` takes ``list``'s filters."""
+
+    permission_classes = (IsAuthenticated,)
+
+    def get_queryset(self) -> QuerySet[Item]:
+        return Item.objects.filter(owner_id=self.user.pk)
+
+    def filter_list(self, queryset: QuerySet[Item], *, done: bool | None = None) -> QuerySet[Item]:
+        return queryset if done is None else queryset.filter(done=done)
 
 
 @dataclass

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from typed_dcrf._changelog import (
-    LOG_SECONDS,
     Changelog,
     ClockOnly,
     MemoryChangelog,
@@ -44,25 +43,44 @@ def test_versions_grow_from_the_time_in_microseconds(log: Changelog) -> None:
 
 def test_the_log_keeps_the_latest_entries_in_version_order(log: Changelog) -> None:
     """Entries logged out of order come back by version; past the size, the oldest go, and
-    asking from before them is None (the log cannot tell what was missed)."""
+    asking from before them is None (the log cannot tell what was missed); an overlap reads
+    further back, as far as the log holds."""
+    log.keep("list")
     versions = [log.next_version() for _ in range(6)]
     for version in [versions[1], versions[0], *versions[2:]]:
         log.append("list", version, entry(version), size=4)
     assert log.since("list", versions[2]) == [entry(v) for v in versions[3:]]
     assert log.since("list", versions[1]) == [entry(v) for v in versions[2:]]
     assert log.since("list", versions[0]) is None
+    overlap = versions[3] - versions[1]
+    assert log.since("list", versions[3], overlap) == [entry(v) for v in versions[2:]]
     log.append("list", versions[1], entry(versions[1]), size=4)  # older than what was dropped
     assert log.since("list", versions[1]) == [entry(v) for v in versions[2:]]
 
 
-def test_asking_past_the_clock_or_too_long_ago_is_none(log: Changelog) -> None:
-    """A version the clock has not reached (another clock's) cannot be resumed from; neither,
-    in Redis, can one older than the log's keys live."""
+def test_a_log_holds_nothing_from_before_it_was_kept(log: Changelog) -> None:
+    """A log not kept answers None; once kept, it holds what comes after, not before; asking
+    past the clock (another clock's version) is None."""
+    before = log.next_version()
+    assert log.since("fresh", before) is None
+    log.keep("fresh")
+    assert log.since("fresh", before) is None
     last = log.next_version()
-    assert log.since("list", last) == []
-    assert log.since("list", last + 10**9) is None
+    assert log.since("fresh", last) == []
+    assert log.since("fresh", last + 10**9) is None
+
+
+def test_a_log_whose_marks_are_gone_holds_nothing(log: Changelog) -> None:
+    """Forgotten (in memory: nobody listened, changes went unlogged) or expired (in Redis: its
+    keys gone, or Redis restarted): None, then the client subscribes again."""
+    log.keep("list")
+    version = log.next_version()
+    log.append("list", version, entry(version), size=4)
     if isinstance(log, RedisChangelog):
-        assert log.since("list", now_us() - 2 * LOG_SECONDS * 1_000_000) is None
+        log._client.delete(log._prefix + "covers:list")  # pyright: ignore[reportPrivateUsage]
+    else:
+        log.forget("list")
+    assert log.since("list", version - 1) is None
 
 
 def test_a_redis_clock_that_lost_its_key_starts_past_it(redis_layer: dict[str, Any]) -> None:
@@ -78,8 +96,10 @@ def test_another_layer_has_a_clock_and_no_log() -> None:
     """A layer other than Redis and the in-memory one: versions, but no resuming."""
     clock = ClockOnly()
     version = clock.next_version()
+    clock.keep("list")
     clock.append("list", version, entry(version), size=10)
-    assert clock.since("list", 0) is None
+    assert clock.since("list", version - 1) is None
+    clock.forget("list")
     assert clock.next_version() > version
 
 

@@ -6,7 +6,15 @@ import pytest
 from django.contrib.auth.models import User
 
 from examples.items import ItemBySlugConsumer, ItemConsumer, ItemPagesConsumer
-from examples.live import Announcement, Dashboard, ItemOut, LiveItems, announced, finish_all
+from examples.live import (
+    Announcement,
+    Dashboard,
+    ItemList,
+    ItemOut,
+    LiveItems,
+    announced,
+    finish_all,
+)
 from examples.quickstart import NoteConsumer, NoteOut
 from tests.app.models import Item
 from typed_dcrf import db, notify
@@ -159,3 +167,26 @@ async def test_dashboard(alice: User) -> None:
         await db.run(Item.objects.filter(pk=milk.pk).update, name="whole milk")
         await db.run(notify, Item, [milk.pk])
         assert await mine.nothing()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_item_list(alice: User) -> None:
+    """The README's live query: one's own open items, then a row entering, changing and
+    leaving the set; another user's items never come."""
+    bob = await db.run(User.objects.create_user, "bob")
+    milk = await db.run(Item.objects.create, name="milk", slug="milk", owner=alice)
+    async with ApiClient(ItemList, user=alice) as client:
+        todo = await client.subscribe_list(
+            ItemList.list_observer, ItemList.subscribe_list, done=False
+        )
+        assert [row["name"] for row in todo.rows.values()] == ["milk"]
+        eggs = await db.run(Item.objects.create, name="eggs", slug="eggs", owner=alice)
+        await db.run(Item.objects.create, name="tea", slug="tea", owner=bob)
+        milk.done = True
+        await db.run(milk.save)
+        events = await todo.settle()
+        assert [(event.action, event.pk) for event in events] == [
+            ("create", eggs.pk),
+            ("delete", milk.pk),
+        ]
+        assert [row["name"] for row in todo.rows.values()] == ["eggs"]

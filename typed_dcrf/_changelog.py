@@ -5,8 +5,8 @@ A version is taken before a row is read, from one clock for every process of the
 microseconds since the epoch, or one more than the last version if that is larger. So of two
 reads of one row, the one with the larger version saw a state at least as new, and a version
 survives a restart of the clock's keeper. The log keeps a list observer's latest events (a
-bounded Redis sorted set, or a deque), for clients that resume; it remembers the newest version
-it has dropped, so that it can tell when it no longer holds what a client missed.
+bounded Redis sorted set, or a list), for clients that resume; its mark says from which version
+on it holds every change, so that it can tell when it no longer holds what a client missed.
 """
 
 from __future__ import annotations
@@ -36,19 +36,30 @@ def now_us() -> int:
 
 
 class Changelog(Protocol):
-    """The clock and the log of one channel layer."""
+    """The clock and the logs of one channel layer."""
 
     def next_version(self) -> int:
         """A version larger than every one taken before, by any process of the layer."""
+        ...
+
+    def keep(self, log: str) -> None:
+        """Keep ``log`` from now on (a list subscription begins): a log that did not exist
+        begins at the clock's version, and holds nothing from before."""
+        ...
+
+    def forget(self, log: str) -> None:
+        """Stop keeping ``log``: changes are no longer logged (nobody listens), so it can no
+        longer be resumed from."""
         ...
 
     def append(self, log: str, version: int, entry: Entry, size: int) -> None:
         """Keep ``entry`` in ``log``, which holds the latest ``size`` entries."""
         ...
 
-    def since(self, log: str, version: int) -> list[Entry] | None:
-        """``log``'s entries after ``version``, oldest first; ``None`` when the log may have
-        dropped some of them (or never had them: ``version`` is newer than the clock)."""
+    def since(self, log: str, version: int, overlap: int = 0) -> list[Entry] | None:
+        """``log``'s entries after ``version - overlap`` (those it still has), oldest first;
+        ``None`` when the log does not hold every change after ``version`` (it dropped some,
+        began later, or the version is not the clock's)."""
         ...
 
 
@@ -65,38 +76,56 @@ class ClockOnly:
             self.last = max(self.last + 1, now_us())
             return self.last
 
+    def keep(self, log: str) -> None:
+        return
+
+    def forget(self, log: str) -> None:
+        return
+
     def append(self, log: str, version: int, entry: Entry, size: int) -> None:
         return
 
-    def since(self, log: str, version: int) -> list[Entry] | None:
+    def since(self, log: str, version: int, overlap: int = 0) -> list[Entry] | None:
         return None
+
+
+@dataclass(eq=False)
+class _Log:
+    entries: list[tuple[int, Entry]]
+    """By version."""
+    covers: int
+    """The log holds every change after this version."""
 
 
 @dataclass(eq=False)
 class MemoryChangelog(ClockOnly):
     """This process's clock and logs (the in-memory layer's processes are alone)."""
 
-    logs: dict[str, tuple[list[tuple[int, Entry]], list[int]]] = field(
-        default_factory=dict[str, tuple[list[tuple[int, Entry]], list[int]]]
-    )
-    """Each log's entries, by version, and the newest version it dropped."""
+    logs: dict[str, _Log] = field(default_factory=dict[str, _Log])
+
+    def keep(self, log: str) -> None:
+        if log not in self.logs:
+            self.logs[log] = _Log([], self.next_version())
+
+    def forget(self, log: str) -> None:
+        self.logs.pop(log, None)
 
     def append(self, log: str, version: int, entry: Entry, size: int) -> None:
         with self.lock:
-            entries, dropped = self.logs.setdefault(log, ([], [0]))
-            if version <= dropped[0]:
-                return  # older than what the log already let go of: it counts as dropped
-            bisect.insort(entries, (version, entry), key=lambda item: item[0])
-            if len(entries) > size:
-                dropped[0] = entries[-size - 1][0]
-                del entries[: len(entries) - size]
+            kept = self.logs.get(log)
+            if kept is None or version <= kept.covers:
+                return  # not kept, or older than what the log already let go of
+            bisect.insort(kept.entries, (version, entry), key=lambda item: item[0])
+            if len(kept.entries) > size:
+                kept.covers = kept.entries[-size - 1][0]
+                del kept.entries[: len(kept.entries) - size]
 
-    def since(self, log: str, version: int) -> list[Entry] | None:
+    def since(self, log: str, version: int, overlap: int = 0) -> list[Entry] | None:
         with self.lock:
-            entries, dropped = self.logs.get(log, ([], [0]))
-            if version > self.last or version < dropped[0]:
+            kept = self.logs.get(log)
+            if kept is None or version > self.last or version < kept.covers:
                 return None
-            return [entry for taken, entry in entries if taken > version]
+            return [entry for taken, entry in kept.entries if taken > version - overlap]
 
 
 # KEYS: the clock. ARGV: the time in microseconds.
@@ -110,11 +139,24 @@ end
 return version
 """
 
-# KEYS: the log, its dropped mark. ARGV: version, entry, size, seconds kept.
+# KEYS: the clock, the log's mark. ARGV: the time in microseconds, seconds kept.
+_KEEP = """
+local version = redis.call('INCR', KEYS[1])
+local now = tonumber(ARGV[1])
+if version < now then
+  redis.call('SET', KEYS[1], ARGV[1])
+  version = now
+end
+redis.call('SET', KEYS[2], version, 'NX')
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return version
+"""
+
+# KEYS: the log, its mark. ARGV: version, entry, size, seconds kept.
 _APPEND = """
-local dropped = tonumber(redis.call('GET', KEYS[2]) or '0')
 local version = tonumber(ARGV[1])
-if version <= dropped then return 0 end
+if version <= tonumber(redis.call('GET', KEYS[2]) or '0') then return 0 end
+redis.call('SET', KEYS[2], version - 1, 'NX')
 redis.call('ZADD', KEYS[1], version, ARGV[2])
 local extra = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3])
 if extra > 0 then
@@ -127,30 +169,33 @@ redis.call('EXPIRE', KEYS[2], ARGV[4])
 return 1
 """
 
-# KEYS: the clock, the log, its dropped mark. ARGV: version.
+# KEYS: the clock, the log, its mark. ARGV: version, the version to read from.
 _SINCE = """
 local version = tonumber(ARGV[1])
+local covers = redis.call('GET', KEYS[3])
+if not covers or version < tonumber(covers) then return false end
 if version > tonumber(redis.call('GET', KEYS[1]) or '0') then return false end
-if version < tonumber(redis.call('GET', KEYS[3]) or '0') then return false end
-return redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[1], '+inf')
+return redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[2], '+inf')
 """
 
 LOG_SECONDS = 86400
 """How long a log that receives nothing is kept in Redis."""
 
+IDLE_SECONDS = 600.0
+"""How long this process keeps an in-memory log after its observer's last subscription ended
+(for clients that come back); then changes are no longer read for it."""
+
 
 class RedisChangelog:
     """The clock and logs in the Redis of a channels-redis layer (its first host), under the
-    layer's prefix."""
+    layer's prefix. A log's mark says from which version it holds every change; a log whose
+    keys are gone (expired, or Redis restarted) holds nothing."""
 
     def __init__(self, host: Mapping[str, Any], prefix: str) -> None:  # redis-py's arguments
         import redis  # channels-redis's own dependency: present wherever its layer is
 
         options = dict(host)
         address = options.pop("address", None)
-        options.pop("master_name", None)
-        options.pop("sentinels", None)
-        options.pop("sentinel_kwargs", None)
         factory: Any = redis.Redis  # its options are typed with Any throughout
         client: Any
         if address is not None:
@@ -160,22 +205,31 @@ class RedisChangelog:
         self._client = client
         self._prefix = f"{prefix}:typed_dcrf:"
         self._next = client.register_script(_NEXT_VERSION)
+        self._keep = client.register_script(_KEEP)
         self._append = client.register_script(_APPEND)
         self._since = client.register_script(_SINCE)
+
+    def _keys(self, log: str) -> tuple[str, str, str]:
+        """The clock, the log and its mark."""
+        prefix = self._prefix
+        return prefix + "clock", prefix + "log:" + log, prefix + "covers:" + log
 
     def next_version(self) -> int:
         return int(self._next(keys=[self._prefix + "clock"], args=[now_us()]))
 
-    def append(self, log: str, version: int, entry: Entry, size: int) -> None:
-        keys = [self._prefix + "log:" + log, self._prefix + "dropped:" + log]
-        self._append(keys=keys, args=[version, json.dumps(entry), size, LOG_SECONDS])
+    def keep(self, log: str) -> None:
+        clock, _, covers = self._keys(log)
+        self._keep(keys=[clock, covers], args=[now_us(), LOG_SECONDS])
 
-    def since(self, log: str, version: int) -> list[Entry] | None:
-        if version < now_us() - LOG_SECONDS * 1_000_000:
-            return None  # older than the log's keys live when nothing is written
-        prefix = self._prefix
-        keys = [prefix + "clock", prefix + "log:" + log, prefix + "dropped:" + log]
-        found = self._since(keys=keys, args=[version])
+    def forget(self, log: str) -> None:
+        return  # every process logs every change: a Redis log is never left behind
+
+    def append(self, log: str, version: int, entry: Entry, size: int) -> None:
+        _, kept, covers = self._keys(log)
+        self._append(keys=[kept, covers], args=[version, json.dumps(entry), size, LOG_SECONDS])
+
+    def since(self, log: str, version: int, overlap: int = 0) -> list[Entry] | None:
+        found = self._since(keys=list(self._keys(log)), args=[version, version - overlap])
         if found is None:
             return None
         return [cast("Entry", json.loads(item)) for item in found]

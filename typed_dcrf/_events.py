@@ -108,6 +108,15 @@ def row_of(model: type[Model], pk: object, using: str) -> Model:
     return row
 
 
+def forget_logs() -> None:
+    """Forget this process's in-memory logs and stop keeping them for clients that left (a
+    test's subscriptions end with the test)."""
+    changelog.cache_clear()
+    for observers in _observers.values():
+        for observer in observers:
+            observer.idle_until = 0.0
+
+
 def changed(
     instance: Model, action: ChangeAction, using: str | None, *, many_to_many: bool = False
 ) -> None:
@@ -193,8 +202,10 @@ def publish(
     # nothing is read (unless its log must be kept); with nobody in the row's groups, nothing is
     # serialized.
     local = layer if isinstance(layer, InMemoryChannelLayer) else None
-    logged = observer.log_size > 0 and (observer.logging or local is None)
+    logged = observer.log_size > 0 and (local is None or observer.keeps_log())
     if local and not observer.subscriptions and not logged:
+        if observer.log_size:  # a change not logged: nobody can resume across it
+            changelog().forget(observer.list_group(change.alias))
         return
     version, row = _read(observer, change, rows)
     if row is None and change.action == "create":

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
@@ -21,6 +22,7 @@ from django.core.exceptions import ImproperlyConfigured, SynchronousOnlyOperatio
 from django.db.models import Model
 
 from typed_dcrf import _envelope, db
+from typed_dcrf._changelog import IDLE_SECONDS
 from typed_dcrf._checks import (
     OBJECT,
     REFUSED,
@@ -340,7 +342,10 @@ async def _object_verdict(permissions: Node, subject: Subject) -> Verdict:
 
 
 def _ended(subscription: Subscription) -> None:
-    subscription.observer.subscriptions -= 1
+    observer = subscription.observer
+    observer.subscriptions -= 1
+    if isinstance(observer, ModelObserver) and not observer.subscriptions:
+        observer.idle_until = time.monotonic() + IDLE_SECONDS
     live = subscription.live
     if live is not None and live.predicate is None:
         fallbacks.remove(live.sql)

@@ -93,7 +93,6 @@ class ObserveListMixin(ObservedModelConsumer[M, S]):
         group = observer.list_group(queryset.db)
         subscription = Subscription(context.request_id, group, observer, context, live=live)
         await self.subscriptions.add(subscription, limit=get_settings().max_subscriptions)
-        observer.logging = True
         try:  # the group is joined: every change from now on waits in `live.waiting`
             if since is None:
                 count, version = await self._send_snapshot(live, page_size)
@@ -154,6 +153,8 @@ class ObserveListMixin(ObservedModelConsumer[M, S]):
         """A version, then the next ``size`` rows after the key ``after``: those the subscriber
         may see, serialized; the key to continue after (``None`` at the end); the size of the
         set (on the first page)."""
+        if after is None:
+            self._keep_log(live)
         version = changelog().next_version()
         queryset = live.queryset.order_by("pk")
         if after is not None:
@@ -169,6 +170,15 @@ class ObserveListMixin(ObservedModelConsumer[M, S]):
         following = read[-1].pk if len(read) == size else None
         return version, rows, following, live.queryset.count() if after is None else 0
 
+    def _keep_log(self, live: LiveQuery) -> str:
+        """Keep the log of the subscription's list from now on (once it is listened to); its
+        name."""
+        observer = self.list_observer
+        log = observer.list_group(live.queryset.db)
+        if observer.log_size:
+            changelog().keep(log)
+        return log
+
     def _may_see(self, row: Model) -> bool:
         """Whether the object permissions let the subscriber see ``row``."""
         if self._permissions is None:
@@ -182,8 +192,8 @@ class ObserveListMixin(ObservedModelConsumer[M, S]):
         holds every change since then."""
         start = max(since - RESUME_OVERLAP, 0)
         observer = self.list_observer
-        log = observer.list_group(live.queryset.db)
-        entries = changelog().since(log, start) if observer.log_size else None
+        log = self._keep_log(live)
+        entries = changelog().since(log, since, RESUME_OVERLAP) if observer.log_size else None
         if entries is None:
             msg = f"The changes since seq {since} are gone: subscribe again without since."
             raise Gone(msg)

@@ -12,6 +12,7 @@ their events too. ``notify()`` tells observers of changes that send no signals (
 from __future__ import annotations
 
 import json
+import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
@@ -101,10 +102,14 @@ class ModelObserver(Observer[T], Generic[M, T]):
         self.many_to_many = many_to_many
         self.versioned = versioned
         self.log_size = log_size if versioned else 0
-        self.logging = False
-        """Whether this process keeps the log although nobody listens (the in-memory layer,
-        once a list subscription has been made: its client may come back)."""
+        self.idle_until = 0.0
+        """Until when (``time.monotonic()``) this process keeps an in-memory log while
+        nobody listens: a client that left may come back."""
         _events.register(self)
+
+    def keeps_log(self) -> bool:
+        """Whether an in-memory layer's log of this observer is kept now."""
+        return self.subscriptions > 0 or time.monotonic() < self.idle_until
 
     def list_group(self, using: str | None) -> str:
         """The group of every change of a row of the database ``using`` (list subscriptions)."""

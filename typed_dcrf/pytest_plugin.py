@@ -4,7 +4,8 @@ After each test it closes the database connections of the database thread. Actio
 ``typed_dcrf.db`` calls run in asgiref's thread-sensitive executor, whose connections the test
 communicators (typed_dcrf's and channels') leave open, so that a test's own transaction is
 spared; PostgreSQL then refuses to drop the test database ("being accessed by other users").
-Disable it with ``-p no:typed_dcrf``.
+It also forgets the in-memory logs of list subscriptions, which a later test would otherwise
+resume from and keep reading changes for. Disable it with ``-p no:typed_dcrf``.
 """
 
 from __future__ import annotations
@@ -26,4 +27,7 @@ def _typed_dcrf_database_thread() -> Iterator[None]:
     from asgiref.sync import SyncToAsync
     from django.db import connections
 
+    from typed_dcrf._events import forget_logs
+
     SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=10)
+    forget_logs()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from examples.live import ItemList
 from tests.app.models import Item, Note
 from tests.app.serializers import ItemSerializer, NoteSerializer
 from typed_dcrf import (
@@ -237,4 +238,14 @@ async def observer_calls() -> None:
         await client.subscribe(BadObservers.items.observer, BadObservers.follow, owner="1")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
         follows = await client.subscribe(BadObservers.items.observer, BadObservers.follow, 1)
         wrong: int | None = (await follows.next()).data  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
+        print(wrong)
+
+
+async def list_subscription_calls() -> None:
+    async with ApiClient(ItemList) as client:
+        # Only a list-subscribing action gives a live list.
+        await client.subscribe_list(ItemList.list_observer, ItemList.retrieve, pk=1)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+        await client.subscribe_list(ItemList.list_observer, ItemList.subscribe_list, seq="yes")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+        todo = await client.subscribe_list(ItemList.list_observer, ItemList.subscribe_list)
+        wrong: int = todo.reply.key  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
         print(wrong)

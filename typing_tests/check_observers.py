@@ -1,5 +1,6 @@
 """Observers: the serializer's return type is the events' ``T``, from the declaration to the
-test client's parsed events (the consumers of ``examples/live.py``)."""
+test client's parsed events and a list subscription's rows (the consumers of
+``examples/live.py``)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from typing import Any, assert_type
 
 from rest_framework.utils.serializer_helpers import ReturnDict
 
-from examples.live import Announcement, Dashboard, ItemOut, LiveItems
+from examples.live import Announcement, Dashboard, ItemList, ItemOut, LiveItems
 from tests.app.models import Item
-from typed_dcrf import ModelObserver, notify
+from typed_dcrf import ListSubscribed, ModelObserver, notify
 from typed_dcrf.observers import Observer
 from typed_dcrf.observing import BoundObserver, ObservedModel, ObservedSignal
-from typed_dcrf.testing import ApiClient, Event, Subscribed
+from typed_dcrf.testing import ApiClient, Event, LiveList, Subscribed
+from typed_dcrf.types import JSONValue
 
 
 def declarations(dashboard: Dashboard) -> None:
@@ -48,3 +50,21 @@ async def events() -> None:
             LiveItems.instance_observer, LiveItems.subscribe_instance, pk=1
         )
         assert_type(row, Subscribed[ReturnDict[str, Any]])
+
+
+async def lists() -> None:
+    assert_type(ItemList.list_observer, ModelObserver[Any, ReturnDict[str, Any]])
+    async with ApiClient(ItemList) as client:
+        todo = await client.subscribe_list(
+            ItemList.list_observer, ItemList.subscribe_list, done=False, seq=True
+        )
+        assert_type(todo, LiveList[ReturnDict[str, Any]])
+        assert_type(todo.rows, dict[JSONValue, ReturnDict[str, Any]])
+        assert_type(todo.reply, ListSubscribed)
+        assert_type(todo.reply.seq, int)
+        assert_type(todo.seq, int)
+        event = await todo.next()
+        assert_type(event, Event[ReturnDict[str, Any]])
+        assert_type(event.seq, int | None)
+        assert_type(await todo.settle(), list[Event[ReturnDict[str, Any]]])
+        assert_type(await todo.unsubscribe(), None)
