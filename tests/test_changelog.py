@@ -109,3 +109,22 @@ def test_the_layer_setting_picks_the_changelog(settings: Any) -> None:
     assert isinstance(changelog(), MemoryChangelog)
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "some.other.Layer"}}
     assert type(changelog()) is ClockOnly
+
+
+def test_redis_hosts_as_options_and_a_forgotten_log(redis_layer: dict[str, Any]) -> None:
+    """A host given as options (not an address) works too; forgetting a Redis log changes
+    nothing: every process logs every change."""
+    prefix = redis_layer["CONFIG"]["prefix"]
+    log = RedisChangelog({"host": "127.0.0.1", "port": 6379}, prefix)
+    log.keep("list")
+    version = log.next_version()
+    log.append("list", version, entry(version), size=4)
+    log.forget("list")
+    assert log.since("list", version - 1) == [entry(version)]
+
+
+def test_other_settings_keep_the_changelog(settings: Any) -> None:
+    """Only CHANNEL_LAYERS changes which changelog is used."""
+    found = changelog()
+    settings.TYPED_DCRF = {"MAX_SUBSCRIPTIONS": 5}
+    assert changelog() is found

@@ -10,6 +10,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 import pytest
+from django.test import override_settings
 
 from tests.app.consumers import LiveTasks
 from tests.app.models import Task
@@ -163,3 +164,40 @@ async def test_an_event_costs_no_query_per_subscriber(subscribers: int, in_memor
     keywords = [sql.split()[0] for sql in statements]
     expected = ["SELECT", "UPDATE", "SELECT"] + ([] if in_memory else ["SELECT"])
     assert keywords == expected
+
+
+class HeldEvents(LiveTasks):
+    """Holds its list events while ``Gate`` is shut, as a server does for a client that does
+    not read."""
+
+    gate: asyncio.Event
+
+    async def send_envelope(self, text: str) -> None:
+        if '"action":"update"' in text:
+            await HeldEvents.gate.wait()
+        await super().send_envelope(text)
+
+
+@override_settings(TYPED_DCRF={"MAX_OUTGOING_EVENTS": 3})
+async def test_a_slow_list_client_gets_every_event_in_order_then_4429() -> None:
+    """A list's events are never coalesced (that could reorder them): a client holding up
+    three keeps every one, in order; one more, and it is closed with 4429."""
+    task = await db.run(Task.objects.create, title="0")
+    HeldEvents.gate = asyncio.Event()
+    async with ApiClient(HeldEvents) as client:
+        live = await client.subscribe_list(HeldEvents.list_observer, HeldEvents.subscribe_list)
+        for number in range(1, 4):  # one on its way, three waiting
+            await db.run(save, task.pk, title=str(number))
+        await asyncio.sleep(0.2)
+        HeldEvents.gate.set()
+        events = [await live.next() for _ in range(3)]
+        assert [event.data["title"] if event.data else None for event in events] == ["1", "2", "3"]
+        HeldEvents.gate.clear()
+        for number in range(4, 9):
+            await db.run(save, task.pk, title=str(number))
+        await asyncio.sleep(0.2)
+        HeldEvents.gate.set()
+        closed = await client.communicator.receive_output(1)
+        while closed["type"] == "websocket.send":
+            closed = await client.communicator.receive_output(1)
+        assert closed == {"type": "websocket.close", "code": 4429}

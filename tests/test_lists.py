@@ -222,3 +222,17 @@ async def test_a_per_user_queryset_is_the_set() -> None:
         mine = await make("mine", owner=alice)
         await make("theirs", owner=bob)
         assert [(e.action, e.pk) for e in await live.settle()] == [("create", mine.pk)]
+
+
+async def test_a_set_that_is_always_empty_is_a_subscription_too() -> None:
+    """A filter_list that returns .none() gives an empty snapshot and no events."""
+
+    class Nothing(LiveTasks):
+        def get_queryset(self) -> Any:
+            return Task.objects.none()
+
+    async with ApiClient(Nothing) as client:
+        live = await client.subscribe_list(Nothing.list_observer, Nothing.subscribe_list)
+        assert live.rows == {}
+        await make("t")
+        assert await live.settle() == []

@@ -257,4 +257,5 @@ def _reset(*, setting: str, **_: object) -> None:
         changelog.cache_clear()
 
 
+# django-stubs leave Signal.connect's receiver partly unknown to pyright.
 setting_changed.connect(_reset)  # pyright: ignore[reportUnknownMemberType]

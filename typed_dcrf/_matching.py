@@ -99,6 +99,7 @@ def _leaf(child: object, base: str) -> Test | None:
         return lambda row: False
     if not isinstance(child, Lookup):
         return None
+    # isinstance cannot name a Lookup's type parameter, nor django-stubs a Col's field.
     lookup: Lookup[Any] = child  # pyright: ignore[reportUnknownVariableType]
     lhs: object = lookup.lhs
     rhs: object = lookup.rhs

@@ -241,6 +241,8 @@ class Subscriptions:
     async def caught_up(self, subscription: Subscription, permissions: Node | None) -> None:
         """A list subscription's reply is sent: queue a resume's events, then the events that
         came meanwhile; the next ones are delivered as they come."""
+        if self.by_request.get(subscription.key) is not subscription:
+            return  # replaced or ended while its reply went out
         live = cast("LiveQuery", subscription.live)
         resent, live.resent = live.resent, []
         for action, body, version in resent:

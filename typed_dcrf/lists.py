@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, cast
 
 from annotated_types import Gt
+from django.core.exceptions import EmptyResultSet
 from django.db.models import Model, QuerySet
 
 from typed_dcrf import _envelope, db
@@ -117,12 +118,17 @@ class ObserveListMixin(ObservedModelConsumer[M, S]):
 
     @classmethod
     def _pk_name(cls) -> str:
+        # django-stubs type the primary key as a Field of unknown value types.
         return str(cls.model._meta.pk.name)  # pyright: ignore[reportUnknownMemberType]
 
     def _live_queryset(self) -> tuple[QuerySet[M], str]:
         """The subscription's set, and its SQL as the key of the subscriptions that share it."""
         queryset = self.filter_queryset(self.get_queryset())
-        compiled: tuple[str, tuple[object, ...]] = queryset.query.sql_with_params()  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+        try:
+            # django-stubs leave the parameters' type unknown.
+            compiled: tuple[str, tuple[object, ...]] = queryset.query.sql_with_params()  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+        except EmptyResultSet:  # `.none()`, `pk__in=[]`: a set that is always empty
+            compiled = ("", ())
         sql, parameters = compiled
         return queryset, f"{queryset.db} {sql} {parameters!r}"
 
@@ -134,7 +140,7 @@ class ObserveListMixin(ObservedModelConsumer[M, S]):
         sent, after, floor, total = 0, None, 0, 0
         while True:
             version, rows, after, count = await db.run(self._snapshot_page, live, after, size)
-            if sent == 0:
+            if not floor:
                 floor, total = version, count
                 live.rows.floor = version
             page = (

@@ -477,12 +477,15 @@ class LiveList(Generic[R]):
         seq = frame.get("seq")
         if isinstance(seq, int):
             self.seq = max(self.seq, seq)
-        data = cast("JSONObject", frame["data"])
-        pk = data["pk"] if action == "delete" else data[self.reply.key]
+        data = frame["data"]
+        key = "pk" if action == "delete" else self.reply.key
+        if not isinstance(data, dict) or key not in data:
+            raise UnexpectedReply(None, frame, f"not an object with {key!r}")
+        pk = data[key]
         held = pk in self.rows
         if not self.reply.resumed and held != (action != "create"):
-            problem = f"a {action} of row {pk!r}, which the copy {'holds' if held else 'lacks'}"
-            raise UnexpectedReply(None, frame, problem)
+            which = "holds" if held else "lacks"
+            raise UnexpectedReply(None, frame, f"{action} of row {pk!r}, which the copy {which}")
         if action == "delete":
             self.rows.pop(pk, None)
             return Event(action, status, None, pk, seq if isinstance(seq, int) else None)
