@@ -15,6 +15,7 @@ from django.test import override_settings
 from tests.app.consumers import LiveTasks
 from tests.app.models import Task
 from tests.queries import database_thread_queries
+from typed_dcrf import _matching as matching
 from typed_dcrf import db
 from typed_dcrf._changelog import changelog
 from typed_dcrf.testing import ApiClient, LiveList
@@ -201,3 +202,62 @@ async def test_a_slow_list_client_gets_every_event_in_order_then_4429() -> None:
         while closed["type"] == "websocket.send":
             closed = await client.communicator.receive_output(1)
         assert closed == {"type": "websocket.close", "code": 4429}
+
+
+async def test_a_row_changed_then_deleted_at_once_is_one_delete() -> None:
+    """The database decides (title_has) after the row is gone: its update is the delete, and
+    the delete that follows sends nothing more."""
+    task = await db.run(Task.objects.create, title="milk")
+    async with ApiClient(LiveTasks) as client:
+        live = await client.subscribe_list(
+            LiveTasks.list_observer, LiveTasks.subscribe_list, title_has="mi"
+        )
+        pk = task.pk
+
+        def change_then_delete() -> None:
+            save(pk, title="mint")
+            Task.objects.filter(pk=pk).delete()
+
+        await db.run(change_then_delete)
+        assert [(event.action, event.pk) for event in await live.settle()] == [("delete", pk)]
+
+
+async def test_a_failing_membership_query_is_logged_and_the_next_event_passes(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The query that decides membership fails: that event is lost to the subscriber, logged,
+    and the connection and the next event are fine."""
+    task = await db.run(Task.objects.create, title="milk")
+    failing = [True]
+    membership = matching._membership  # pyright: ignore[reportPrivateUsage]
+
+    def flaky(*args: Any) -> Any:
+        if failing:
+            failing.clear()
+            raise RuntimeError("the database is away")
+        return membership(*args)
+
+    monkeypatch.setattr(matching, "_membership", flaky)
+    async with ApiClient(LiveTasks) as client:
+        live = await client.subscribe_list(
+            LiveTasks.list_observer, LiveTasks.subscribe_list, title_has="mi"
+        )
+        await db.run(save, task.pk, title="mild")
+        assert await live.settle() == []
+        await db.run(save, task.pk, title="milder")
+        [event] = await live.settle()
+    assert event.data is not None
+    assert event.data["title"] == "milder"
+    assert "the database is away" in caplog.text
+
+
+@override_settings(TYPED_DCRF={"MAX_OUTGOING_EVENTS": 2})
+async def test_too_many_changes_while_the_snapshot_is_read_close_with_4429() -> None:
+    """Events wait for the snapshot's reply in the same bound: past it, the slow-client close."""
+    await db.run(lambda: [Task.objects.create(title=f"t{n}", rank=n) for n in range(12)])
+    async with ApiClient(ChangedWhilePaging, timeout=5) as client:
+        await client.send({"action": "subscribe_list", "request_id": "r", "page_size": 2})
+        message = await client.communicator.receive_output(5)
+        while message["type"] == "websocket.send":
+            message = await client.communicator.receive_output(5)
+    assert message == {"type": "websocket.close", "code": 4429}

@@ -236,3 +236,27 @@ async def test_a_set_that_is_always_empty_is_a_subscription_too() -> None:
         assert live.rows == {}
         await make("t")
         assert await live.settle() == []
+
+
+class Titles(LiveTasks):
+    """Events (and so snapshots) of its own making."""
+
+    @classmethod
+    def event_data(cls, instance: Task) -> Any:
+        return {"id": instance.pk, "title": instance.title.upper()}
+
+
+async def test_the_snapshot_rows_are_the_events_data() -> None:
+    """Snapshot rows are made as events are: by event_data, overridden or not (the default
+    serializes a page's rows with one serializer)."""
+    task = await make("milk")
+    async with ApiClient(LiveTasks) as client:
+        live = await subscribe(client)
+        assert dict(live.rows[task.pk]) == task_row(task)
+    async with ApiClient(Titles) as client:
+        live = await client.subscribe_list(Titles.list_observer, Titles.subscribe_list)
+        assert dict(live.rows[task.pk]) == {"id": task.pk, "title": "MILK"}
+        await change(task, title="oat milk")
+        [event] = await live.settle()
+        assert dict(live.rows[task.pk]) == {"id": task.pk, "title": "OAT MILK"}
+        assert event.action == "update"

@@ -6,8 +6,8 @@ subscriptions.
 model's own columns with plain values (``exact``, ``in``, ``isnull``, ``range``, and ``gt``/
 ``gte``/``lt``/``lte`` on columns that are not text, whose order the database's collation
 decides) under ``AND``/``OR``/``NOT``, with SQL's three-valued logic for ``NULL``. Anything else
-(a join, a transform, an expression, a text pattern) leaves it to ``Fallbacks``, which asks the
-database once per event whether the row is in each distinct queryset.
+(a join, a transform, an expression, a text pattern, ``XOR``) leaves it to ``Fallbacks``, which
+asks the database once per event whether the row is in each distinct queryset.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from django.db.models import Exists, Model, OuterRef, QuerySet
 from django.db.models.expressions import Col
 from django.db.models.fields import CharField, Field, TextField
 from django.db.models.lookups import Lookup
-from django.db.models.sql.where import AND, OR, XOR, NothingNode, WhereNode
+from django.db.models.sql.where import AND, OR, NothingNode, WhereNode
 
 from typed_dcrf import db
 
@@ -85,13 +85,9 @@ def _any(values: Sequence[Truth]) -> Truth:
     return None if None in values else False
 
 
-def _one(values: Sequence[Truth]) -> Truth:
-    if None in values:
-        return None
-    return sum(bool(value) for value in values) % 2 == 1
-
-
-_COMBINE: dict[str, Callable[[Sequence[Truth]], Truth]] = {AND: _all, OR: _any, XOR: _one}
+# XOR is left to the database: databases without it (SQLite, PostgreSQL) have Django emulate
+# it with a sum in which NULL counts as false, those with it give NULL.
+_COMBINE: dict[str, Callable[[Sequence[Truth]], Truth]] = {AND: _all, OR: _any}
 
 
 def _leaf(child: object, base: str) -> Test | None:

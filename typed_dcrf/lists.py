@@ -167,12 +167,10 @@ class ObserveListMixin(ObservedModelConsumer[M, S]):
             queryset = queryset.filter(pk__gt=after)
         observer = self.list_observer
         read = list(queryset[:size])
-        rows: list[str] = []
-        for row in read:
-            if self._may_see(row):
-                data = observer.dump(row)
-                live.rows.hold(json.dumps(observer.json_pk(row.pk)), version, hash(data))
-                rows.append(data)
+        visible = [row for row in read if self._may_see(row)]
+        rows = self._rows_json(visible)
+        for row, data in zip(visible, rows, strict=True):
+            live.rows.hold(json.dumps(observer.json_pk(row.pk)), version, hash(data))
         following = read[-1].pk if len(read) == size else None
         return version, rows, following, live.queryset.count() if after is None else 0
 
@@ -216,13 +214,13 @@ class ObserveListMixin(ObservedModelConsumer[M, S]):
             for row in live.queryset.filter(pk__in=[json.loads(key) for key in created])
             if self._may_see(row)
         }
+        dumped = dict(zip(found, self._rows_json(list(found.values())), strict=True))
         for key, made in created.items():
-            row = found.get(key)
-            if row is None:
+            data = dumped.get(key)
+            if data is None:
                 live.rows.apply(key, version, False, None)
                 live.resent.append(("delete", f'{{"pk":{key}}}', version))
             else:
-                data = observer.dump(row)
                 live.rows.hold(key, version, hash(data))
                 live.resent.append(("create" if made else "update", data, version))
         return len(created), version
