@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.test import override_settings
 
 from tests.app.consumers import LiveTasks
 from tests.app.models import Task
@@ -260,3 +261,24 @@ async def test_the_snapshot_rows_are_the_events_data() -> None:
         [event] = await live.settle()
         assert dict(live.rows[task.pk]) == {"id": task.pk, "title": "OAT MILK"}
         assert event.action == "update"
+
+
+@override_settings(TYPED_DCRF={"MAX_SUBSCRIPTIONS": 2})
+async def test_list_subscriptions_count_against_the_connections_cap() -> None:
+    """A list subscription is one of MAX_SUBSCRIPTIONS: past the cap, a 429 naming it; the
+    request_id of one in use replaces it."""
+    task = await make("t")
+    async with ApiClient(LiveTasks) as client:
+        await client.subscribe(
+            LiveTasks.instance_observer, LiveTasks.subscribe_instance, pk=task.pk
+        )
+        first = await subscribe(client)
+        with pytest.raises(ErrorReply) as refused:
+            await subscribe(client, done=True)
+        assert refused.value.status == 429
+        assert "at most 2 subscriptions" in str(refused.value.errors)
+        await client.send(
+            {"action": "subscribe_list", "request_id": first.request_id, "done": True}
+        )
+        frames = [await client.reply_to(first.request_id) for _ in range(2)]
+        assert [frame["response_status"] for frame in frames] == [206, 201]

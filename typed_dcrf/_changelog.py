@@ -128,29 +128,27 @@ class MemoryChangelog(ClockOnly):
             return [entry for taken, entry in kept.entries if taken > version - overlap]
 
 
-# KEYS: the clock. ARGV: the time in microseconds.
-_NEXT_VERSION = """
+# KEYS[1]: the clock. ARGV[1]: the time in microseconds.
+_TICK = """
 local version = redis.call('INCR', KEYS[1])
 local now = tonumber(ARGV[1])
 if version < now then
   redis.call('SET', KEYS[1], ARGV[1])
   version = now
 end
-return version
 """
 
-# KEYS: the clock, the log's mark. ARGV: the time in microseconds, seconds kept.
-_KEEP = """
-local version = redis.call('INCR', KEYS[1])
-local now = tonumber(ARGV[1])
-if version < now then
-  redis.call('SET', KEYS[1], ARGV[1])
-  version = now
-end
+_NEXT_VERSION = _TICK + "return version"
+
+# KEYS[2]: the log's mark. ARGV[2]: seconds kept.
+_KEEP = (
+    _TICK
+    + """
 redis.call('SET', KEYS[2], version, 'NX')
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 return version
 """
+)
 
 # KEYS: the log, its mark. ARGV: version, entry, size, seconds kept.
 _APPEND = """
