@@ -77,7 +77,7 @@ def test_a_log_whose_marks_are_gone_holds_nothing(log: Changelog) -> None:
     version = log.next_version()
     log.append("list", version, entry(version), size=4)
     if isinstance(log, RedisChangelog):
-        log._client.delete(log._prefix + "covers:list")  # pyright: ignore[reportPrivateUsage]
+        log._client.delete(log._prefix + "log:list")  # pyright: ignore[reportPrivateUsage]
     else:
         log.forget("list")
     assert log.since("list", version - 1) is None

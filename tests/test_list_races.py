@@ -18,7 +18,7 @@ from tests.queries import database_thread_queries
 from typed_dcrf import _matching as matching
 from typed_dcrf import db
 from typed_dcrf._changelog import changelog
-from typed_dcrf.testing import ApiClient, LiveList
+from typed_dcrf.testing import ApiClient, ErrorReply, LiveList
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -222,32 +222,32 @@ async def test_a_row_changed_then_deleted_at_once_is_one_delete() -> None:
         assert [(event.action, event.pk) for event in await live.settle()] == [("delete", pk)]
 
 
-async def test_a_failing_membership_query_is_logged_and_the_next_event_passes(
+async def test_a_failing_membership_query_ends_the_subscription_with_a_500(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The query that decides membership fails: that event is lost to the subscriber, logged,
-    and the connection and the next event are fine."""
+    """The query that decides membership fails: the client's copy can no longer be trusted,
+    so the subscription ends with a masked 500 frame (logged); the connection and its other
+    subscriptions go on."""
     task = await db.run(Task.objects.create, title="milk")
-    failing = [True]
-    membership = matching._membership  # pyright: ignore[reportPrivateUsage]
 
-    def flaky(*args: Any) -> Any:
-        if failing:
-            failing.clear()
-            raise RuntimeError("the database is away")
-        return membership(*args)
+    def failing(*args: Any) -> Any:
+        raise RuntimeError("the database is away")
 
-    monkeypatch.setattr(matching, "_membership", flaky)
     async with ApiClient(LiveTasks) as client:
-        live = await client.subscribe_list(
+        by_database = await client.subscribe_list(
             LiveTasks.list_observer, LiveTasks.subscribe_list, title_has="mi"
         )
+        in_memory = await client.subscribe_list(LiveTasks.list_observer, LiveTasks.subscribe_list)
+        monkeypatch.setattr(matching, "_membership", failing)
         await db.run(save, task.pk, title="mild")
-        assert await live.settle() == []
+        with pytest.raises(ErrorReply) as ended:
+            await by_database.next()
+        assert (ended.value.status, ended.value.errors) == (500, ["A server error occurred."])
+        [event] = await in_memory.settle()
+        assert event.action == "update"
         await db.run(save, task.pk, title="milder")
-        [event] = await live.settle()
-    assert event.data is not None
-    assert event.data["title"] == "milder"
+        assert await client.nothing_for(by_database.request_id)
+        assert [e.action for e in await in_memory.settle()] == ["update"]
     assert "the database is away" in caplog.text
 
 

@@ -49,6 +49,9 @@ UNREADABLE: dict[str, Build] = {
     "a slice": lambda qs, user: qs.all()[:2],
     "a union": lambda qs, user: qs.filter(done=True).union(qs.filter(rank=1)),
     "raw SQL": lambda qs, user: qs.extra(where=["rank > 1"]),
+    "JSON null": lambda qs, user: qs.filter(meta=None),
+    "JSON isnull": lambda qs, user: qs.filter(meta__isnull=True),
+    "JSON equality": lambda qs, user: qs.filter(meta={"a": 1}),
     "xor (NULL's meaning differs by database)": lambda qs, user: qs.filter(
         Q(owner=user) ^ Q(done=True)
     ),
@@ -87,7 +90,7 @@ async def test_a_readable_filter_answers_as_the_database(build: Build) -> None:
 @pytest.mark.parametrize("build", UNREADABLE.values(), ids=UNREADABLE.keys())
 async def test_what_memory_cannot_decide_is_left_to_the_database(build: Build) -> None:
     """Joins, text patterns and text order (collations decide), functions, expressions,
-    annotations, slices, unions, raw SQL and XOR are not compiled."""
+    annotations, slices, unions, raw SQL, XOR and JSON fields are not compiled."""
 
     def compiled() -> Any:
         alice = User.objects.create(username="alice")

@@ -93,8 +93,15 @@ class ClockOnly:
 class _Log:
     entries: list[tuple[int, Entry]]
     """By version."""
-    covers: int
-    """The log holds every change after this version."""
+    began: int
+    """The log holds every change after this version, but for those dropped."""
+    dropped: int = 0
+    """The newest version the log let go of (trimmed, or logged after it was trimmed past)."""
+
+    def holds(self, version: int, overlap: int) -> bool:
+        """Whether every change after ``version - overlap`` is here (those after
+        ``version`` at least since the log began)."""
+        return version >= self.began and version - overlap >= self.dropped
 
 
 @dataclass(eq=False)
@@ -113,20 +120,27 @@ class MemoryChangelog(ClockOnly):
     def append(self, log: str, version: int, entry: Entry, size: int) -> None:
         with self.lock:
             kept = self.logs.get(log)
-            if kept is None or version <= kept.covers:
-                return  # not kept, or older than what the log already let go of
+            if kept is None:
+                return
+            if version <= max(kept.began, kept.dropped):  # too late to be logged: dropped
+                kept.dropped = max(kept.dropped, version)
+                return
             bisect.insort(kept.entries, (version, entry), key=lambda item: item[0])
             if len(kept.entries) > size:
-                kept.covers = kept.entries[-size - 1][0]
+                kept.dropped = max(kept.dropped, kept.entries[-size - 1][0])
                 del kept.entries[: len(kept.entries) - size]
 
     def since(self, log: str, version: int, overlap: int = 0) -> list[Entry] | None:
         with self.lock:
             kept = self.logs.get(log)
-            if kept is None or version > self.last or version < kept.covers:
+            if kept is None or version > self.last or not kept.holds(version, overlap):
                 return None
             return [entry for taken, entry in kept.entries if taken > version - overlap]
 
+
+# A Redis log is one sorted set: its entries scored by version, and two marks, members
+# "~began" and "~dropped", so that the log and its marks expire (or are evicted) together.
+# Versions go to Redis as strings (Lua would write a number with 14 digits): `%d` or ARGV.
 
 # KEYS[1]: the clock. ARGV[1]: the time in microseconds.
 _TICK = """
@@ -140,39 +154,56 @@ end
 
 _NEXT_VERSION = _TICK + "return version"
 
-# KEYS[2]: the log's mark. ARGV[2]: seconds kept.
+# KEYS[2]: the log. ARGV[2]: seconds kept.
 _KEEP = (
     _TICK
     + """
-redis.call('SET', KEYS[2], version, 'NX')
+if not redis.call('ZSCORE', KEYS[2], '~began') then
+  redis.call('ZADD', KEYS[2], string.format('%d', version), '~began', 0, '~dropped')
+end
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 return version
 """
 )
 
-# KEYS: the log, its mark. ARGV: version, entry, size, seconds kept.
+# KEYS: the log. ARGV: version, the version before it, entry, size, seconds kept.
 _APPEND = """
 local version = tonumber(ARGV[1])
-if version <= tonumber(redis.call('GET', KEYS[2]) or '0') then return 0 end
-redis.call('SET', KEYS[2], version - 1, 'NX')
-redis.call('ZADD', KEYS[1], version, ARGV[2])
-local extra = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3])
-if extra > 0 then
-  local last = redis.call('ZRANGE', KEYS[1], extra - 1, extra - 1, 'WITHSCORES')
-  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, extra - 1)
-  redis.call('SET', KEYS[2], last[2])
+local began = redis.call('ZSCORE', KEYS[1], '~began')
+if not began then
+  redis.call('ZADD', KEYS[1], ARGV[2], '~began', 0, '~dropped')
+  began = ARGV[2]
 end
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-redis.call('EXPIRE', KEYS[2], ARGV[4])
+local dropped = tonumber(redis.call('ZSCORE', KEYS[1], '~dropped'))
+if version <= math.max(tonumber(began), dropped) then
+  if version > dropped then redis.call('ZADD', KEYS[1], ARGV[1], '~dropped') end
+else
+  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[3])
+  local extra = redis.call('ZCARD', KEYS[1]) - 2 - tonumber(ARGV[4])
+  if extra > 0 then
+    local oldest = redis.call('ZRANGE', KEYS[1], 0, extra + 1, 'WITHSCORES')
+    local removed = 0
+    for i = 1, #oldest, 2 do
+      if removed < extra and string.sub(oldest[i], 1, 1) ~= '~' then
+        redis.call('ZREM', KEYS[1], oldest[i])
+        removed = removed + 1
+        dropped = math.max(dropped, tonumber(oldest[i + 1]))
+      end
+    end
+    redis.call('ZADD', KEYS[1], string.format('%d', dropped), '~dropped')
+  end
+end
+redis.call('EXPIRE', KEYS[1], ARGV[5])
 return 1
 """
 
-# KEYS: the clock, the log, its mark. ARGV: version, the version to read from.
+# KEYS: the clock, the log. ARGV: version, the version to read from.
 _SINCE = """
 local version = tonumber(ARGV[1])
-local covers = redis.call('GET', KEYS[3])
-if not covers or version < tonumber(covers) then return false end
+local began = redis.call('ZSCORE', KEYS[2], '~began')
+if not began or version < tonumber(began) then return false end
 if version > tonumber(redis.call('GET', KEYS[1]) or '0') then return false end
+if tonumber(ARGV[2]) < tonumber(redis.call('ZSCORE', KEYS[2], '~dropped')) then return false end
 return redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[2], '+inf')
 """
 
@@ -186,51 +217,61 @@ IDLE_SECONDS = 600.0
 
 class RedisChangelog:
     """The clock and logs in the Redis of a channels-redis layer (its first host), under the
-    layer's prefix. A log's mark says from which version it holds every change; a log whose
-    keys are gone (expired, or Redis restarted) holds nothing."""
+    layer's prefix. A log whose key is gone (expired, evicted, or Redis restarted) holds
+    nothing."""
 
     def __init__(self, host: Mapping[str, Any], prefix: str) -> None:  # redis-py's arguments
-        import redis  # channels-redis's own dependency: present wherever its layer is
-
-        options = dict(host)
-        address = options.pop("address", None)
-        factory: Any = redis.Redis  # its options are typed with Any throughout
-        client: Any
-        if address is not None:
-            client = factory.from_url(str(address), **options)
-        else:
-            client = factory(**options)
-        self._client = client
+        self._client: Any = _client(host)  # redis-py's client is typed with Any throughout
         self._prefix = f"{prefix}:typed_dcrf:"
-        self._next = client.register_script(_NEXT_VERSION)
-        self._keep = client.register_script(_KEEP)
-        self._append = client.register_script(_APPEND)
-        self._since = client.register_script(_SINCE)
+        self._next = self._client.register_script(_NEXT_VERSION)
+        self._keep = self._client.register_script(_KEEP)
+        self._append = self._client.register_script(_APPEND)
+        self._since = self._client.register_script(_SINCE)
 
-    def _keys(self, log: str) -> tuple[str, str, str]:
-        """The clock, the log and its mark."""
-        prefix = self._prefix
-        return prefix + "clock", prefix + "log:" + log, prefix + "covers:" + log
+    def _keys(self, log: str) -> tuple[str, str]:
+        """The clock and the log."""
+        return self._prefix + "clock", self._prefix + "log:" + log
 
     def next_version(self) -> int:
         return int(self._next(keys=[self._prefix + "clock"], args=[now_us()]))
 
     def keep(self, log: str) -> None:
-        clock, _, covers = self._keys(log)
-        self._keep(keys=[clock, covers], args=[now_us(), LOG_SECONDS])
+        self._keep(keys=list(self._keys(log)), args=[now_us(), LOG_SECONDS])
 
     def forget(self, log: str) -> None:
         return  # every process logs every change: a Redis log is never left behind
 
     def append(self, log: str, version: int, entry: Entry, size: int) -> None:
-        _, kept, covers = self._keys(log)
-        self._append(keys=[kept, covers], args=[version, json.dumps(entry), size, LOG_SECONDS])
+        _, kept = self._keys(log)
+        arguments = [version, version - 1, json.dumps(entry), size, LOG_SECONDS]
+        self._append(keys=[kept], args=arguments)
 
     def since(self, log: str, version: int, overlap: int = 0) -> list[Entry] | None:
         found = self._since(keys=list(self._keys(log)), args=[version, version - overlap])
         if found is None:
             return None
-        return [cast("Entry", json.loads(item)) for item in found]
+        items = cast("list[bytes]", found)
+        return [cast("Entry", json.loads(item)) for item in items if not item.startswith(b"~")]
+
+
+def _client(host: Mapping[str, Any]) -> Any:  # redis-py's clients are typed with Any
+    """A redis-py client for one of channels-redis's ``hosts`` entries (an address, a
+    Sentinel set-up, or connection options)."""
+    import redis  # channels-redis's own dependency: present wherever its layer is
+    import redis.sentinel
+
+    options = dict(host)
+    address = options.pop("address", None)
+    master_name = options.pop("master_name", None)
+    if master_name is not None:
+        sentinels = options.pop("sentinels")
+        sentinel_kwargs = options.pop("sentinel_kwargs", None)
+        sentinel: Any = redis.sentinel.Sentinel(sentinels, sentinel_kwargs=sentinel_kwargs)  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+        return sentinel.master_for(master_name, **options)
+    factory: Any = redis.Redis
+    if address is not None:
+        return factory.from_url(str(address), **options)
+    return factory(**options)
 
 
 @cache

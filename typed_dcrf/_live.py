@@ -87,7 +87,24 @@ class LiveQuery:
     seq: bool
     """Whether events carry their version as ``seq``."""
     rows: LiveSet = field(default_factory=LiveSet)
-    waiting: list[Mapping[str, Any]] | None = field(default_factory=list[Mapping[str, Any]])
-    """The events that came while the snapshot was read (``None`` once it is sent)."""
+    waiting: dict[str, Mapping[str, Any]] | None = field(
+        default_factory=dict[str, Mapping[str, Any]]
+    )
+    """The latest change of each row that came while the snapshot was read, in the order
+    they came (``None`` once the snapshot is sent)."""
+    read_through: object = None
+    """The last primary key of the snapshot's pages read so far (``READ_ALL`` at its end)."""
     resent: list[tuple[str, str, int]] = field(default_factory=list[tuple[str, str, int]])
     """A resume's events, sent after its reply: ``(action, data, version)``."""
+
+    def passed(self, pk: object) -> bool:
+        """Whether the snapshot has read past the row ``pk`` (so whether the client gets it is
+        known); told for integer keys, whose order Python and SQL agree on."""
+        through = self.read_through
+        if through is READ_ALL:
+            return True
+        return isinstance(pk, int) and isinstance(through, int) and pk <= through
+
+
+READ_ALL = object()
+"""``LiveQuery.read_through`` once the whole snapshot is read."""

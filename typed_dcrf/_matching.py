@@ -19,9 +19,24 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias, cast
 
-from django.db.models import Exists, Model, OuterRef, QuerySet
+from django.db.models import (
+    BooleanField,
+    CharField,
+    DateField,
+    DecimalField,
+    Exists,
+    Field,
+    FloatField,
+    ForeignKey,
+    IntegerField,
+    Model,
+    OuterRef,
+    QuerySet,
+    TextField,
+    TimeField,
+    UUIDField,
+)
 from django.db.models.expressions import Col
-from django.db.models.fields import CharField, Field, TextField
 from django.db.models.lookups import Lookup
 from django.db.models.sql.where import AND, OR, NothingNode, WhereNode
 
@@ -36,6 +51,20 @@ Predicate: TypeAlias = Callable[[Model], bool]
 """Whether a row (rebuilt from an event's facts) is in the set."""
 
 _ORDERED = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
+
+_SCALAR = (
+    BooleanField,
+    CharField,
+    DateField,  # DateTimeField too
+    DecimalField,
+    FloatField,
+    ForeignKey,  # OneToOneField too: its column holds the related key
+    IntegerField,  # the auto and other integer fields too
+    TextField,
+    TimeField,
+    UUIDField,
+)
+"""The fields whose values compare in Python as in SQL (text: equality only)."""
 
 
 def compile_filter(queryset: QuerySet[Any]) -> Predicate | None:
@@ -102,6 +131,8 @@ def _leaf(child: object, base: str) -> Test | None:
     if not isinstance(lhs, Col) or lhs.alias != base or hasattr(rhs, "resolve_expression"):
         return None
     target: Field[Any, Any] = lhs.target  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+    if not isinstance(target, _SCALAR):
+        return None  # JSON, arrays, ranges, binary...: the database's own comparisons
     attname = target.attname
     compare = _comparison(lookup.lookup_name, rhs, target)
     if compare is None:
@@ -147,7 +178,8 @@ class Fallbacks:
         default_factory=OrderedDict[tuple[object, ...], asyncio.Future[dict[str, bool]]]
     )
     kept: int = 256
-    """Events whose answers are kept for the subscriptions that have not asked yet."""
+    """Events whose answers (or failures) are kept for the subscriptions that have not asked
+    yet; a subscription that asks later than that runs the query again."""
 
     def add(self, queryset: QuerySet[Any], key: str) -> None:
         """Count a subscription of ``queryset`` (``key``: its SQL and parameters)."""
@@ -168,22 +200,27 @@ class Fallbacks:
         version), the first subscription to ask runs the query for every queryset like it."""
         answer = self.answers.get(event)
         if answer is None:
-            answer = asyncio.get_running_loop().create_future()
-            self.answers[event] = answer
-            while len(self.answers) > self.kept:
-                self.answers.popitem(last=False)
             alike = {
                 name: found
                 for name, found in self.querysets.items()
                 if found.model is queryset.model and found.db == queryset.db
             }
             alike[key] = queryset
-            try:
-                answer.set_result(await db.run(_membership, queryset.model, queryset.db, pk, alike))
-            except Exception as exc:
-                answer.set_exception(exc)
-                self.answers.pop(event, None)  # the next subscription to ask tries again
-        return (await answer).get(key, False)
+            # A task of its own: an asker cancelled (its client gone) stops no other's answer.
+            answer = asyncio.ensure_future(
+                db.run(_membership, queryset.model, queryset.db, pk, alike)
+            )
+            answer.add_done_callback(_retrieved)
+            self.answers[event] = answer
+            while len(self.answers) > self.kept:
+                self.answers.popitem(last=False)
+        return (await asyncio.shield(answer)).get(key, False)
+
+
+def _retrieved(answer: asyncio.Future[dict[str, bool]]) -> None:
+    """Mark a failure as seen: each asker of the event gets it, and none may be left."""
+    if not answer.cancelled():
+        answer.exception()
 
 
 def _membership(

@@ -39,7 +39,7 @@ from typed_dcrf._matching import fallbacks
 from typed_dcrf._outbox import SLOW_CLIENT, Outbox
 from typed_dcrf.conf import get_settings
 from typed_dcrf.context import ActionContext
-from typed_dcrf.exceptions import Throttled
+from typed_dcrf.exceptions import ParseError, Throttled
 from typed_dcrf.observers import ModelObserver, Observer
 from typed_dcrf.types import JSONValue
 
@@ -110,6 +110,10 @@ class Subscriptions:
         if key not in self.by_request and len(self.by_request) >= limit:
             msg = f"A connection may hold at most {limit} subscriptions; unsubscribe one first."
             raise Throttled(detail=msg)
+        held = self.by_request.get(key)
+        if held is not None and held.live is not None and held.live.waiting is not None:
+            msg = "A list subscription with this request_id is being set up: await its reply."
+            raise ParseError(msg)
         await self.remove(subscription.request_id)
         members = self.by_group.get(subscription.group)
         if members is None:
@@ -127,13 +131,27 @@ class Subscriptions:
             self._refresher = asyncio.create_task(self._refresh())
 
     async def remove(
-        self, request_id: JSONValue, observer: Observer[Any] | None = None
+        self,
+        request_id: JSONValue,
+        observer: Observer[Any] | None = None,
+        *,
+        live: bool | None = None,
     ) -> Subscription | None:
-        """End the subscription of ``request_id`` (if it is ``observer``'s, when given), its
-        waiting events dropped, leaving its group if it was the last."""
+        """End the subscription of ``request_id`` (if it is ``observer``'s, and a list
+        subscription or not as ``live`` says, when given), its waiting events dropped, leaving
+        its group if it was the last."""
         key = request_key(request_id)
         subscription = self.by_request.get(key)
         if subscription is None or observer not in (None, subscription.observer):
+            return None
+        if live is not None and live != (subscription.live is not None):
+            return None
+        return await self.end(subscription)
+
+    async def end(self, subscription: Subscription) -> Subscription | None:
+        """End ``subscription`` itself, if it is still this connection's."""
+        key = subscription.key
+        if self.by_request.get(key) is not subscription:
             return None
         del self.by_request[key]
         self.outbox.discard(f"{key} ")
@@ -144,7 +162,7 @@ class Subscriptions:
         """End every subscription ``matches`` accepts."""
         ended = [sub for sub in self.by_request.values() if matches(sub)]
         for subscription in ended:
-            await self.remove(subscription.request_id)
+            await self.end(subscription)
 
     async def _refresh(self) -> None:
         """Join the groups again before the layer forgets them (``group_expiry``: channels-redis
@@ -231,12 +249,36 @@ class Subscriptions:
         if live.waiting is None:
             frame = await self._live_frame(subscription, live, message, shadow, permissions)
             return frame is None or await self._queue_live(subscription, frame)
-        capacity = get_settings().max_outgoing_events
-        if len(live.waiting) >= capacity:
-            await self._close_slow_client(capacity)
-            return False
-        live.waiting.append(message)
+        # While the snapshot is read, a row's latest change is all that waits (an older one
+        # would be dropped for it), and none of a row outside the set that the snapshot cannot
+        # have sent (made by this change, or passed without sending); at most
+        # MAX_OUTGOING_EVENTS rows wait on the connection.
+        row = json.dumps(message["pk"])
+        if (
+            live.predicate is not None
+            and shadow is not None
+            and row not in live.rows.members
+            and (message["action"] == "create" or live.passed(message["pk"]))
+            and not (message["action"] != "delete" and live.predicate(shadow))
+        ):
+            return True
+        if row not in live.waiting:
+            capacity = get_settings().max_outgoing_events
+            if self._rows_waiting() >= capacity:
+                await self._close_slow_client(capacity)
+                return False
+        elif int(live.waiting[row]["version"]) > int(message["version"]):
+            return True
+        live.waiting.pop(row, None)  # to the end: they go out in the order of their last change
+        live.waiting[row] = message
         return True
+
+    def _rows_waiting(self) -> int:
+        return sum(
+            len(sub.live.waiting)
+            for sub in self.by_request.values()
+            if sub.live is not None and sub.live.waiting is not None
+        )
 
     async def caught_up(self, subscription: Subscription, permissions: Node | None) -> None:
         """A list subscription's reply is sent: queue a resume's events, then the events that
@@ -245,14 +287,14 @@ class Subscriptions:
             return  # replaced or ended while its reply went out
         live = cast("LiveQuery", subscription.live)
         resent, live.resent = live.resent, []
-        for action, body, version in resent:
-            if not await self._queue_live(
-                subscription, self._event_frame(subscription, live, action, body, version)
-            ):
-                return
+        for action, body, version in resent:  # part of the reply: sent as the pages are
+            await self.consumer.send_envelope(
+                self._event_frame(subscription, live, action, body, version)
+            )
         rows = cast("ModelObserver[Model, Any]", subscription.observer)
-        while live.waiting and self.by_request.get(subscription.key) is subscription:
-            message = live.waiting.pop(0)
+        waiting = live.waiting or {}
+        while waiting and self.by_request.get(subscription.key) is subscription:
+            message = waiting.pop(next(iter(waiting)))
             shadow = rows.shadow(message["facts"])
             frame = await self._live_frame(subscription, live, message, shadow, permissions)
             if frame is not None and not await self._queue_live(subscription, frame):
@@ -267,16 +309,25 @@ class Subscriptions:
         shadow: Model | None,
         permissions: Node | None,
     ) -> str | None:
-        """The frame a change is to a list subscription's client, if any."""
+        """The frame a change is to a list subscription's client, if any; when whether the row
+        is in the set cannot be told (its query failed), an error frame that ends the
+        subscription: the client's copy could no longer be trusted."""
         pk = message["pk"]
         version = int(message["version"])
         data = str(message["data"])
-        visible = (
-            message["action"] != "delete"
-            and shadow is not None
-            and await _in_set(live, shadow, (subscription.group, version), pk)
-            and await self._refusal(subscription, "update", shadow, permissions) is None
-        )
+        try:
+            visible = (
+                message["action"] != "delete"
+                and shadow is not None
+                and await _in_set(live, shadow, (subscription.group, version), pk)
+                and await self._refusal(subscription, "update", shadow, permissions) is None
+            )
+        except Exception as exc:
+            status, errors = handle_exception(exc, f"the delivery to {subscription.request_id!r}")
+            await self.end(subscription)
+            return _envelope.failure(
+                str(message["action"]), subscription.request_id, status, errors
+            )
         outcome = live.rows.apply(json.dumps(pk), version, visible, hash(data) if visible else None)
         if outcome is None:
             return None

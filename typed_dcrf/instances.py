@@ -74,7 +74,7 @@ class ObserveInstanceMixin(ObservedModelConsumer[M, S]):
         observer = self.instance_observer
         request_id = self.context.request_id
         if request_id is not None:
-            if await self.subscriptions.remove(request_id, observer) is None:
+            if await self.subscriptions.remove(request_id, observer, live=False) is None:
                 raise NotFound("No subscription has this request_id.")
             return Response.no_content()
         instance = await self.aget_object()

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, cast
 
 from annotated_types import Gt
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db.models import Model, QuerySet
 
 from typed_dcrf import _envelope, db
 from typed_dcrf._changelog import changelog
 from typed_dcrf._checks import OBJECT, Subject, evaluate_sync
-from typed_dcrf._live import LiveQuery, LiveSet
+from typed_dcrf._live import READ_ALL, LiveQuery, LiveSet
 from typed_dcrf._matching import compile_filter
 from typed_dcrf._observed import EventData, ObservedModelConsumer
 from typed_dcrf._subscriptions import Subscription
@@ -29,7 +29,7 @@ from typed_dcrf.actions import action
 from typed_dcrf.conf import get_settings
 from typed_dcrf.exceptions import Gone, NotFound, ParseError
 from typed_dcrf.generics import M, S
-from typed_dcrf.observers import ModelObserver
+from typed_dcrf.observers import Facts, ModelObserver
 from typed_dcrf.responses import Response
 from typed_dcrf.streaming import PARTIAL_CONTENT
 
@@ -96,11 +96,12 @@ class ObserveListMixin(ObservedModelConsumer[M, S]):
         await self.subscriptions.add(subscription, limit=get_settings().max_subscriptions)
         try:  # the group is joined: every change from now on waits in `live.waiting`
             if since is None:
-                count, version = await self._send_snapshot(live, page_size)
+                count, version = await self._send_snapshot(subscription, page_size)
             else:
                 count, version = await db.run(self._resume, live, since)
+                self._still_subscribed(subscription)
         except BaseException:
-            await self.subscriptions.remove(context.request_id, observer)
+            await self.subscriptions.end(subscription)
             raise
         context.after_reply.append(
             lambda: self.subscriptions.caught_up(subscription, self._permissions)
@@ -112,7 +113,7 @@ class ObserveListMixin(ObservedModelConsumer[M, S]):
     async def unsubscribe_list(self) -> Response[None]:
         """End this frame's request_id's list subscription (204; 404 if it has none)."""
         request_id = self.context.request_id
-        if await self.subscriptions.remove(request_id, self.list_observer) is None:
+        if await self.subscriptions.remove(request_id, self.list_observer, live=True) is None:
             raise NotFound("No subscription has this request_id.")
         return Response.no_content()
 
@@ -124,6 +125,12 @@ class ObserveListMixin(ObservedModelConsumer[M, S]):
     def _live_queryset(self) -> tuple[QuerySet[M], str]:
         """The subscription's set, and its SQL as the key of the subscriptions that share it."""
         queryset = self.filter_queryset(self.get_queryset())
+        if queryset.query.combinator or queryset.query.is_sliced:
+            msg = (
+                f"{type(self).__qualname__}: a list subscription's queryset must be one that can "
+                f"be filtered: not a union, intersection, difference or slice."
+            )
+            raise ImproperlyConfigured(msg)
         try:
             # django-stubs leave the parameters' type unknown.
             compiled: tuple[str, tuple[object, ...]] = queryset.query.sql_with_params()  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
@@ -132,14 +139,23 @@ class ObserveListMixin(ObservedModelConsumer[M, S]):
         sql, parameters = compiled
         return queryset, f"{queryset.db} {sql} {parameters!r}"
 
-    async def _send_snapshot(self, live: LiveQuery, page_size: int | None) -> tuple[int, int]:
+    def _still_subscribed(self, subscription: Subscription) -> None:
+        """``NotFound`` if ``subscription`` was ended (``unsubscribe_list``) while it was set up."""
+        if self.subscriptions.by_request.get(subscription.key) is not subscription:
+            raise NotFound("The subscription was ended before its snapshot was sent.")
+
+    async def _send_snapshot(
+        self, subscription: Subscription, page_size: int | None
+    ) -> tuple[int, int]:
         """Send the set page by page, each page read after taking its version; the rows sent
         and the first page's version."""
         context = self.context
+        live = cast("LiveQuery", subscription.live)
         size = self.pagination_class().limit(page_size)
         sent, after, floor, total = 0, None, 0, 0
         while True:
             version, rows, after, count = await db.run(self._snapshot_page, live, after, size)
+            self._still_subscribed(subscription)
             if not floor:
                 floor, total = version, count
                 live.rows.floor = version
@@ -150,6 +166,7 @@ class ObserveListMixin(ObservedModelConsumer[M, S]):
                 _envelope.success(context.action, context.request_id, PARTIAL_CONTENT, page)
             )
             sent += len(rows)
+            live.read_through = READ_ALL if after is None else after
             if after is None:
                 return sent, floor
 
@@ -202,11 +219,15 @@ class ObserveListMixin(ObservedModelConsumer[M, S]):
             msg = f"The changes since seq {since} are gone: subscribe again without since."
             raise Gone(msg)
         # The rows changed, and whether they were made after `since` (the client cannot hold
-        # them; a row made within the overlap may be held, and is sent as an update).
+        # them; a row made within the overlap may be held, and is sent as an update); the facts
+        # of each one's last state, for the permissions of a delete.
         created: dict[str, bool] = {}
+        last_facts: dict[str, Facts] = {}
         for entry in entries:
+            key = json.dumps(entry["pk"])
             made = entry["action"] == "create" and cast("int", entry["version"]) > since
-            created.setdefault(json.dumps(entry["pk"]), made)
+            created.setdefault(key, made)
+            last_facts[key] = cast("Facts", entry["facts"])
         version = changelog().next_version()
         live.rows = LiveSet(floor=start, knows_all=False)
         found = {
@@ -219,7 +240,8 @@ class ObserveListMixin(ObservedModelConsumer[M, S]):
             data = dumped.get(key)
             if data is None:
                 live.rows.apply(key, version, False, None)
-                live.resent.append(("delete", f'{{"pk":{key}}}', version))
+                if self._may_see(observer.shadow(last_facts[key])):  # never name a hidden row
+                    live.resent.append(("delete", f'{{"pk":{key}}}', version))
             else:
                 live.rows.hold(key, version, hash(data))
                 live.resent.append(("create" if made else "update", data, version))

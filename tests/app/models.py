@@ -60,6 +60,7 @@ class Task(models.Model):
     title: models.CharField[str, str] = models.CharField(max_length=100)
     done: models.BooleanField[bool, bool] = models.BooleanField(default=False)
     rank: models.IntegerField[int, int] = models.IntegerField(default=0)
+    meta: models.JSONField = models.JSONField(null=True, blank=True)
     owner: models.ForeignKey[User | None, User | None] = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -20,6 +20,7 @@ class Migration(migrations.Migration):
                 ('title', models.CharField(max_length=100)),
                 ('done', models.BooleanField(default=False)),
                 ('rank', models.IntegerField(default=0)),
+                ('meta', models.JSONField(blank=True, null=True)),
                 ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='tasks', to=settings.AUTH_USER_MODEL)),
             ],
         ),
