@@ -4,7 +4,8 @@ and notify() for changes that send no signals."""
 
 from __future__ import annotations
 
-from typing import Protocol
+import asyncio
+from typing import Any, Protocol
 
 import pytest
 from django.contrib.auth.models import User
@@ -15,7 +16,7 @@ from tests.app.consumers import ObservedBoards, ObservedItems
 from tests.app.models import Board, Item
 from tests.app.serializers import ItemSerializer
 from tests.frames import item_row
-from typed_dcrf import ModelConsumer, ObserveInstanceMixin, db, notify
+from typed_dcrf import ModelConsumer, ObserveInstanceMixin, _events, db, notify
 from typed_dcrf.instances import InstanceData
 from typed_dcrf.testing import ApiClient, Subscribed
 
@@ -243,3 +244,28 @@ async def test_many_to_many_changes_from_the_other_side_are_updates_too() -> Non
         cleared = await subscription.next()
     assert cleared.data is not None
     assert [*members, cleared.data["members"]] == [[bob.pk], [], [bob.pk], []]
+
+
+async def test_a_save_returns_once_its_events_are_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A save from async code (db.run, a sync action) returns after its events are on the
+    layer: nothing is left pending for the loop (a test's loop may end at once), and a client
+    that subscribes next does not get the event of a save made before."""
+    item = await db.run(Item.objects.create, name="milk", slug="milk")
+    sent: list[int] = []
+    send_all = _events._send_all  # pyright: ignore[reportPrivateUsage]
+
+    async def slow(layer: Any, messages: Any) -> None:
+        await asyncio.sleep(0.05)
+        await send_all(layer, messages)
+        sent.append(len(messages))
+
+    monkeypatch.setattr(_events, "_send_all", slow)
+    async with ApiClient(ObservedItems) as client:
+        await client.subscribe(
+            ObservedItems.instance_observer, ObservedItems.subscribe_instance, pk=item.pk
+        )
+        item.name = "oat milk"
+        await db.run(item.save)
+        assert sent == [1]
+        await client.call(ObservedItems.patch, pk=item.pk, data={"name": "milk"})
+        assert sent == [1, 1]

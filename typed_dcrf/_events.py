@@ -28,7 +28,7 @@ from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from typed_dcrf._changelog import changelog
-from typed_dcrf.db import caller_loop
+from typed_dcrf.db import caller_loop, scheduled_sends
 from typed_dcrf.types import JSONValue
 
 if TYPE_CHECKING:
@@ -286,7 +286,11 @@ def send(layer: BaseChannelLayer, messages: Iterable[Mapping[str, JSONValue]]) -
         return
     caller = caller_loop.get(None)
     if caller is not None and caller.is_running():
-        asyncio.run_coroutine_threadsafe(_send_all(layer, batch), caller).add_done_callback(_sent)
+        sending = asyncio.run_coroutine_threadsafe(_send_all(layer, batch), caller)
+        sending.add_done_callback(_sent)
+        pending = scheduled_sends.get(None)
+        if pending is not None:
+            pending.append(sending)
         return
     async_to_sync(_send_all)(layer, batch)
 

@@ -11,6 +11,7 @@ import asyncio
 import functools
 import inspect
 from collections.abc import Callable, Coroutine
+from concurrent.futures import Future
 from contextvars import ContextVar
 from typing import Any, TypeVar, cast
 
@@ -49,6 +50,25 @@ caller_loop: ContextVar[asyncio.AbstractEventLoop] = ContextVar("typed_dcrf_call
 """The event loop that called into the database thread: where events of the saves made there
 are sent, without holding the thread."""
 
+scheduled_sends: ContextVar[list[Future[None]]] = ContextVar("typed_dcrf_scheduled_sends")
+"""The sends of events that the call into the database thread scheduled on its caller's loop:
+the call returns once they are done, so that a save's events are on the layer when the save
+returns (and never left pending when the loop ends)."""
+
+
+async def _in_thread(
+    in_thread: Callable[P, Coroutine[Any, Any, R]], *args: P.args, **kwargs: P.kwargs
+) -> R:
+    caller_loop.set(asyncio.get_running_loop())
+    sends: list[Future[None]] = []
+    token = scheduled_sends.set(sends)
+    try:
+        return await in_thread(*args, **kwargs)
+    finally:
+        scheduled_sends.reset(token)
+        if sends:  # a failed send is logged where it is made: it fails no save
+            await asyncio.gather(*map(asyncio.wrap_future, sends), return_exceptions=True)
+
 
 def database_sync(func: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
     """Decorate a sync function touching the ORM so that async code can await it."""
@@ -56,13 +76,11 @@ def database_sync(func: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
 
     @functools.wraps(func)
     async def call(*args: P.args, **kwargs: P.kwargs) -> R:
-        caller_loop.set(asyncio.get_running_loop())
-        return await in_thread(*args, **kwargs)
+        return await _in_thread(in_thread, *args, **kwargs)
 
     return call
 
 
 async def run(func: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
     """Run ``func(*args, **kwargs)`` in the database thread: ``await run(Item.objects.count)``."""
-    caller_loop.set(asyncio.get_running_loop())
-    return await database_sync_to_async(_strict(func))(*args, **kwargs)
+    return await _in_thread(database_sync_to_async(_strict(func)), *args, **kwargs)
