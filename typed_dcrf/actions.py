@@ -43,13 +43,16 @@ class Action(Generic[P, R]):
         method: str | None = None,
     ) -> None:
         self.func: Callable[..., Any] = func  # called with validated keyword arguments
-        self.name = name or func.__name__
-        self.atomic = atomic
-        self.detached = detached
-        self.method = (method or self.name).upper()
+        self.name: str = name or func.__name__
+        """The action's wire name."""
+        self.atomic: bool | None = atomic
+        self.detached: bool = detached
+        self.method: str = (method or self.name).upper()
         """The HTTP method DRF permissions and filters see (the upper-cased name, as DCRF)."""
-        self.owner = "<unbound>"
-        self.attribute = func.__name__
+        self.owner: str = "<unbound>"
+        """The qualified name of the consumer class that serves it."""
+        self.attribute: str = func.__name__
+        """The class attribute it is bound to."""
         self._signature: CompiledSignature | None = None
         self.__doc__ = func.__doc__
         self.__wrapped__ = func

@@ -11,8 +11,7 @@ from typed_dcrf.conf import get_settings
 
 
 class TypedDCRFConfig(AppConfig):
-    name = "typed_dcrf"
-    verbose_name = "typed_dcrf"
+    name: str = "typed_dcrf"
 
     def ready(self) -> None:
         autodiscover_modules(*get_settings().observer_modules)

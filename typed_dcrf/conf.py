@@ -6,7 +6,7 @@ Read lazily, cached, and re-read whenever a test overrides ``TYPED_DCRF``.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
@@ -21,7 +21,9 @@ SETTING_NAME = "TYPED_DCRF"
 class Settings(BaseModel):
     """Every option of ``settings.TYPED_DCRF``, with its default."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config: ClassVar[ConfigDict] = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True
+    )
 
     allow_unknown_arguments: bool = Field(False, alias="ALLOW_UNKNOWN_ARGUMENTS")
     """Ignore frame keys that are not parameters of the action, instead of a 400."""

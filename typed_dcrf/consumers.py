@@ -140,7 +140,7 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._tasks = ConnectionTasks(type(self).__qualname__)
-        self.subscriptions = Subscriptions(self)
+        self.subscriptions: Subscriptions = Subscriptions(self)
         """This connection's subscriptions to observers' events."""
 
     @property

@@ -95,7 +95,7 @@ class Throttled(APIError):
     default_code = "throttled"
 
     def __init__(self, wait: float | None = None, detail: ErrorDetail | None = None) -> None:
-        self.wait = None if wait is None else math.ceil(wait)
+        self.wait: int | None = None if wait is None else math.ceil(wait)
         if detail is None:
             detail = self.default_detail
             if self.wait is not None:

@@ -101,8 +101,8 @@ class ModelObserver(Observer[T], Generic[M, T]):
         """What permission checks at delivery will read of a row."""
         self.many_to_many = many_to_many
         self.versioned = versioned
-        self.log_size = log_size if versioned else 0
-        self.idle_until = 0.0
+        self.log_size: int = log_size if versioned else 0
+        self.idle_until: float = 0.0
         """Until when (``time.monotonic()``) this process keeps an in-memory log while
         nobody listens: a client that left may come back."""
         _events.register(self)

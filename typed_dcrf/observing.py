@@ -86,6 +86,9 @@ class _Declared(Generic[T]):
 
     observer: Observer[T]
 
+    def _bind(self, observer: Observer[T]) -> None:
+        self.observer = observer
+
     @overload
     def __get__(self, instance: None, owner: type | None = None) -> Self: ...
     @overload
@@ -131,7 +134,7 @@ class ObservedModel(_Declared[T], Generic[M, T]):
             facts=facts,
             many_to_many=many_to_many,
         )
-        self.observer = observer
+        self._bind(observer)
 
 
 class ObservedSignal(_Declared[T]):
@@ -164,7 +167,7 @@ class ObservedSignal(_Declared[T]):
             action=action or name,
             groups=group_names,
         )
-        self.observer = observer
+        self._bind(observer)
 
 
 def observe(

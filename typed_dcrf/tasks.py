@@ -24,7 +24,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 C = TypeVar("C", bound="AsyncAPIConsumer")
 
-logger = logging.getLogger("typed_dcrf")
+logger: logging.Logger = logging.getLogger("typed_dcrf")
 
 # A task runs any coroutine, whose send and yield types asyncio itself types as Any.
 Work = Coroutine[Any, Any, T]

@@ -164,7 +164,9 @@ class ApiClient:
             msg = f"ApiClient({consumer.__qualname__}): stream_name= is for a Demultiplexer."
             raise TypeError(msg)
         # channels types its apps with asgiref's event TypedDicts; these are such events.
-        self.communicator = Communicator(cast("ASGIApp", consumer.as_asgi()), full_scope)
+        self.communicator: Communicator = Communicator(
+            cast("ASGIApp", consumer.as_asgi()), full_scope
+        )
         self.stream_name = stream_name
         self._raw_only = multiplexed and stream_name is None
         self.timeout = timeout
@@ -458,7 +460,7 @@ class LiveList(Generic[R]):
         """The subscription's request_id, which its events carry."""
         self.reply = reply
         """The reply after the snapshot."""
-        self.seq = reply.seq
+        self.seq: int = reply.seq
         """The latest version the copy is known to be at (with ``seq=True``, the last event's)."""
         self.rows: dict[JSONValue, R] = {}
         for page in pages:
