@@ -56,7 +56,7 @@ if TYPE_CHECKING:
         Pagination,
     )
     from typed_dcrf.permissions import AllowAny, BasePermission, IsAuthenticated
-    from typed_dcrf.responses import Response
+    from typed_dcrf.responses import Response, SuccessStatus
     from typed_dcrf.streaming import StreamedListModelMixin, StreamEnd
     from typed_dcrf.tasks import detached
     from typed_dcrf.views import ViewConsumer, view_as_consumer
@@ -101,6 +101,7 @@ _EXPORTS: dict[str, str] = {
     "RetrieveModelMixin": "typed_dcrf.mixins",
     "ServerError": "typed_dcrf.exceptions",
     "StreamEnd": "typed_dcrf.streaming",
+    "SuccessStatus": "typed_dcrf.responses",
     "StreamedListModelMixin": "typed_dcrf.streaming",
     "SyncAction": "typed_dcrf.actions",
     "Throttled": "typed_dcrf.exceptions",
@@ -157,6 +158,7 @@ __all__ = [
     "ServerError",
     "StreamEnd",
     "StreamedListModelMixin",
+    "SuccessStatus",
     "SyncAction",
     "Throttled",
     "UpdateModelMixin",

@@ -7,10 +7,14 @@ An immutable pair of data and a 2xx status. Failures are exceptions, never respo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeAlias, TypeVar
 
 T = TypeVar("T", covariant=True)
 D = TypeVar("D")
+
+SuccessStatus: TypeAlias = Literal[200, 201, 202, 203, 204, 205, 206, 207, 208, 226]
+"""The statuses a ``Response`` may carry: a failure is an exception, never a response (a
+status from elsewhere, an ``int``, is checked when the response is made)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,7 +22,7 @@ class Response(Generic[T]):
     """A successful reply carrying ``data`` with a 2xx ``status``."""
 
     data: T
-    status: int = 200
+    status: SuccessStatus = 200
 
     def __post_init__(self) -> None:
         if not 200 <= self.status < 300:

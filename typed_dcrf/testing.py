@@ -30,7 +30,7 @@ from typed_dcrf.consumers import AsyncAPIConsumer
 from typed_dcrf.lists import ListSubscribed
 from typed_dcrf.multiplex import Demultiplexer
 from typed_dcrf.observers import Observer
-from typed_dcrf.responses import Response
+from typed_dcrf.responses import Response, SuccessStatus
 from typed_dcrf.streaming import PARTIAL_CONTENT
 from typed_dcrf.types import ASGIApp, ASGIMessage, ErrorList, JSONObject, JSONValue, Scope
 
@@ -361,7 +361,7 @@ class Stream(Generic[R]):
             data = self.action.signature.output.parse(reply["data"])
         except PydanticValidationError as exc:
             raise UnexpectedReply(self.action, reply, str(exc)) from None
-        self._response = Response(data, status)
+        self._response = Response(data, cast("SuccessStatus", status))  # a 2xx: _status says
         raise StopAsyncIteration
 
     @property

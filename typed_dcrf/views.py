@@ -48,7 +48,7 @@ from typed_dcrf._drf import scope_user
 from typed_dcrf._envelope import parse_json
 from typed_dcrf.actions import Action, AsyncAction
 from typed_dcrf.consumers import AsyncAPIConsumer
-from typed_dcrf.responses import Response
+from typed_dcrf.responses import Response, SuccessStatus
 from typed_dcrf.types import ASGIApp, JSONValue
 
 # A view takes the request and its URL keyword arguments, which differ from view to view.
@@ -289,8 +289,8 @@ def _reply(view: object, response: object) -> Response[JSONValue]:
         )
         raise TypeError(msg)
     status = response.status_code
-    if 200 <= status < 300:
-        return Response(_data(response), status)
+    if 200 <= status < 300:  # a 2xx the view chose: the Response checks it again
+        return Response(_data(response), cast("SuccessStatus", status))
     raise ViewErrorResponse(status, _error_detail(response))
 
 

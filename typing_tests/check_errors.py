@@ -249,3 +249,8 @@ async def list_subscription_calls() -> None:
         todo = await client.subscribe_list(ItemList.list_observer, ItemList.subscribe_list)
         wrong: int = todo.reply.key  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
         print(wrong)
+
+
+# A Response is a success: a failure is raised (NotFound), never returned with its status.
+Response(None, 404)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+Response(None, status=500)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]

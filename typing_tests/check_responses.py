@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import assert_type
 
-from typed_dcrf import Response
+from typed_dcrf import Response, SuccessStatus
 
 
 @dataclass
@@ -23,7 +23,7 @@ assert_type(Response(Item(1)), Response[Item])
 assert_type(Response(Item(1), status=201), Response[Item])
 assert_type(Response.ok(Item(1)).data, Item)
 assert_type(Response.no_content().data, None)
-assert_type(Response.created(1).status, int)
+assert_type(Response.created(1).status, SuccessStatus)
 
 # The declared return type of an action drives inference of the constructors' argument.
 declared: Response[float] = Response.ok(1)

@@ -9,7 +9,7 @@ from django.contrib.auth.models import AnonymousUser
 from pydantic import BaseModel
 from typing_extensions import TypedDict
 
-from typed_dcrf import AsyncAPIConsumer, Response, action
+from typed_dcrf import AsyncAPIConsumer, Response, SuccessStatus, action
 from typed_dcrf.testing import ApiClient
 from typed_dcrf.types import JSONObject
 
@@ -68,7 +68,7 @@ async def calls() -> None:
         reply = await client.call(Catalog.point, pk=1)
         assert_type(reply.data, Point)
         assert_type(reply.data.x, int)
-        assert_type(reply.status, int)
+        assert_type(reply.status, SuccessStatus)
         assert_type((await client.call(Catalog.totals, pk=1)).data["label"], str)
         assert_type((await client.call(Catalog.profile, name="ada")).data.age, int | None)
 
