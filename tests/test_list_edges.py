@@ -46,7 +46,7 @@ async def test_ending_or_replacing_a_subscription_while_it_is_set_up() -> None:
     """While its snapshot is sent: the same request_id again is a 400; unsubscribe_list is a
     204, the snapshot stops after the page on its way, subscribe_list answers 404, and
     nothing follows."""
-    await db.run(lambda: [Task.objects.create(title=f"t{n}") for n in range(3)])
+    tasks = await db.run(lambda: [Task.objects.create(title=f"t{n}") for n in range(3)])
     HeldPages.gate = asyncio.Event()
     async with ApiClient(HeldPages) as client:
         await client.send({"action": "subscribe_list", "request_id": "r", "page_size": 1})
@@ -58,7 +58,7 @@ async def test_ending_or_replacing_a_subscription_while_it_is_set_up() -> None:
         HeldPages.gate.set()
         frames = [await client.reply_to("r", action="subscribe_list") for _ in range(2)]
         assert [frame["response_status"] for frame in frames] == [206, 404]
-        await db.run(save, 1, title="changed")
+        await db.run(save, tasks[0].pk, title="changed")
         assert await client.nothing_for("r")
 
 

@@ -219,7 +219,10 @@ class Subscriptions:
             shadow = rows.shadow(message["facts"])
         for subscription in list(members.values()):
             if subscription.live is not None:
-                if not await self._deliver_live(subscription, message, shadow, permissions):
+                delivered = await self._deliver_live(
+                    subscription, message, row_key, shadow, permissions
+                )
+                if not delivered:
                     return
                 continue
             refusal = await self._refusal(subscription, action, shadow, permissions)
@@ -240,20 +243,21 @@ class Subscriptions:
         self,
         subscription: Subscription,
         message: Mapping[str, Any],
+        row: str,
         shadow: Model | None,
         permissions: Node | None,
     ) -> bool:
-        """Queue what the change in ``message`` is to a list subscription's client (or keep it
-        while the snapshot is read); ``False`` when the client has been closed as too slow."""
+        """Queue what the change in ``message`` (of the row whose key is ``row``) is to a list
+        subscription's client (or keep it while the snapshot is read); ``False`` when the
+        client has been closed as too slow."""
         live = cast("LiveQuery", subscription.live)
         if live.waiting is None:
-            frame = await self._live_frame(subscription, live, message, shadow, permissions)
+            frame = await self._live_frame(subscription, live, message, row, shadow, permissions)
             return frame is None or await self._queue_live(subscription, frame)
         # While the snapshot is read, a row's latest change is all that waits (an older one
         # would be dropped for it), and none of a row outside the set that the snapshot cannot
         # have sent (made by this change, or passed without sending); at most
         # MAX_OUTGOING_EVENTS rows wait on the connection.
-        row = json.dumps(message["pk"])
         if (
             live.predicate is not None
             and shadow is not None
@@ -294,9 +298,10 @@ class Subscriptions:
         rows = cast("ModelObserver[Model, Any]", subscription.observer)
         waiting = live.waiting or {}
         while waiting and self.by_request.get(subscription.key) is subscription:
-            message = waiting.pop(next(iter(waiting)))
+            row = next(iter(waiting))
+            message = waiting.pop(row)
             shadow = rows.shadow(message["facts"])
-            frame = await self._live_frame(subscription, live, message, shadow, permissions)
+            frame = await self._live_frame(subscription, live, message, row, shadow, permissions)
             if frame is not None and not await self._queue_live(subscription, frame):
                 return
         live.waiting = None
@@ -306,6 +311,7 @@ class Subscriptions:
         subscription: Subscription,
         live: LiveQuery,
         message: Mapping[str, Any],
+        row: str,
         shadow: Model | None,
         permissions: Node | None,
     ) -> str | None:
@@ -328,10 +334,10 @@ class Subscriptions:
             return _envelope.failure(
                 str(message["action"]), subscription.request_id, status, errors
             )
-        outcome = live.rows.apply(json.dumps(pk), version, visible, hash(data) if visible else None)
+        outcome = live.rows.apply(row, version, visible, hash(data) if visible else None)
         if outcome is None:
             return None
-        body = json.dumps({"pk": pk}) if outcome == "delete" else data
+        body = f'{{"pk":{row}}}' if outcome == "delete" else data
         return self._event_frame(subscription, live, outcome, body, version)
 
     @staticmethod

@@ -187,7 +187,7 @@ class ObserveListMixin(ObservedModelConsumer[M, S]):
         visible = [row for row in read if self._may_see(row)]
         rows = self._rows_json(visible)
         for row, data in zip(visible, rows, strict=True):
-            live.rows.hold(json.dumps(observer.json_pk(row.pk)), version, hash(data))
+            live.rows.hold(observer.row_key(row.pk), version, hash(data))
         following = read[-1].pk if len(read) == size else None
         return version, rows, following, live.queryset.count() if after is None else 0
 
@@ -231,7 +231,7 @@ class ObserveListMixin(ObservedModelConsumer[M, S]):
         version = changelog().next_version()
         live.rows = LiveSet(floor=start, knows_all=False)
         found = {
-            json.dumps(observer.json_pk(row.pk)): row
+            observer.row_key(row.pk): row
             for row in live.queryset.filter(pk__in=[json.loads(key) for key in created])
             if self._may_see(row)
         }

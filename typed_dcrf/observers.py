@@ -132,6 +132,11 @@ class ModelObserver(Observer[T], Generic[M, T]):
     def json_pk(self, pk: object) -> JSONValue:
         return to_jsonable_python(pk, fallback=str)  # type: ignore[no-any-return]
 
+    def row_key(self, pk: object) -> str:
+        """The row's key among a list subscription's rows: its primary key as JSON text (as
+        the ``pk`` of its events, dumped)."""
+        return json.dumps(self.json_pk(pk))
+
     def shadow(self, facts: Facts) -> M:
         """An unsaved ``model`` built from ``facts``, for permission checks in memory."""
         values: dict[str, object] = {}

@@ -476,8 +476,9 @@ class LiveList(Generic[R]):
         frame = await self.client.reply_to(self.request_id)
         status = _status(frame)
         action = str(frame["action"])
-        seq = frame.get("seq")
-        if isinstance(seq, int):
+        found = frame.get("seq")
+        seq = found if isinstance(found, int) else None
+        if seq is not None:
             self.seq = max(self.seq, seq)
         data = frame["data"]
         key = "pk" if action == "delete" else self.reply.key
@@ -490,9 +491,9 @@ class LiveList(Generic[R]):
             raise UnexpectedReply(None, frame, f"{action} of row {pk!r}, which the copy {which}")
         if action == "delete":
             self.rows.pop(pk, None)
-            return Event(action, status, None, pk, seq if isinstance(seq, int) else None)
+            return Event(action, status, None, pk, seq)
         parsed = self.rows[pk] = self._parse(data, frame)
-        return Event(action, status, parsed, pk, seq if isinstance(seq, int) else None)
+        return Event(action, status, parsed, pk, seq)
 
     async def settle(self, quiet: float = 0.1) -> list[Event[R]]:
         """Apply the events that come until none has come for ``quiet`` seconds."""
