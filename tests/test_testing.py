@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from dataclasses import dataclass
 
 import channels.db
@@ -11,7 +12,15 @@ import django.db
 import pytest
 from django.contrib.auth.models import AnonymousUser, User
 
-from typed_dcrf import AsyncAPIConsumer, BasePermission, Demultiplexer, NotFound, Response, action
+from typed_dcrf import (
+    AsyncAPIConsumer,
+    BasePermission,
+    Demultiplexer,
+    NotFound,
+    Response,
+    action,
+    db,
+)
 from typed_dcrf.testing import ApiClient, ConnectionRefused, ErrorReply
 from typed_dcrf.types import Scope
 
@@ -195,3 +204,29 @@ async def test_nothing_for_keeps_other_replies_and_sees_its_own() -> None:
         assert not await client.nothing_for("mine")
         assert (await client.reply_to("mine"))["data"] == "anonymous"
         assert (await client.receive())["request_id"] == "other"
+
+
+class SlowWork(AsyncAPIConsumer):
+    """A detached action whose database work outlives the connection."""
+
+    done: list[str]
+
+    @action(detached=True)
+    async def work(self) -> Response[None]:
+        await db.run(self.slow)
+        return Response.no_content()
+
+    @staticmethod
+    def slow() -> None:
+        time.sleep(0.3)
+        SlowWork.done.append("finished")
+
+
+async def test_leaving_waits_for_the_database_work_the_consumer_left_behind() -> None:
+    """An action cancelled as the client leaves stops awaiting its database call, which still
+    runs: leaving the block waits for it (the test's database is flushed after the test)."""
+    SlowWork.done = []
+    async with ApiClient(SlowWork) as client:
+        await client.send({"action": "work", "request_id": 1})
+        await asyncio.sleep(0.05)
+    assert SlowWork.done == ["finished"]

@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any, Generic, Self, TypeVar, cast
 from unittest import mock
 
+from asgiref.sync import sync_to_async
 from asgiref.testing import ApplicationCommunicator
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
@@ -71,6 +72,10 @@ class Communicator:
 
 def _no_op() -> None:
     pass
+
+
+def _idle() -> None:
+    """Run in the database thread once the work queued before it is done."""
 
 
 class _KeepConnections:
@@ -189,6 +194,9 @@ class ApiClient:
     ) -> None:
         await self.communicator.send_input({"type": "websocket.disconnect", "code": 1000})
         await self.communicator.wait(self.timeout)
+        # What the consumer sent to the database thread (an action cancelled as it closed) may
+        # still run there: wait for it, so that the test's database is left alone once it ends.
+        await sync_to_async(_idle)()
 
     async def send(self, frame: JSONValue) -> None:
         """Send ``frame`` as one JSON text frame (the payload of a ``stream_name`` frame)."""
