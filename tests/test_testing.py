@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import threading
 import time
 from dataclasses import dataclass
 
@@ -210,6 +211,7 @@ class SlowWork(AsyncAPIConsumer):
     """A detached action whose database work outlives the connection."""
 
     done: list[str]
+    started: threading.Event
 
     @action(detached=True)
     async def work(self) -> Response[None]:
@@ -218,6 +220,7 @@ class SlowWork(AsyncAPIConsumer):
 
     @staticmethod
     def slow() -> None:
+        SlowWork.started.set()
         time.sleep(0.3)
         SlowWork.done.append("finished")
 
@@ -226,7 +229,8 @@ async def test_leaving_waits_for_the_database_work_the_consumer_left_behind() ->
     """An action cancelled as the client leaves stops awaiting its database call, which still
     runs: leaving the block waits for it (the test's database is flushed after the test)."""
     SlowWork.done = []
+    SlowWork.started = threading.Event()
     async with ApiClient(SlowWork) as client:
         await client.send({"action": "work", "request_id": 1})
-        await asyncio.sleep(0.05)
+        assert await asyncio.to_thread(SlowWork.started.wait, 5)
     assert SlowWork.done == ["finished"]
