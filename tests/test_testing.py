@@ -225,6 +225,7 @@ class SlowWork(AsyncAPIConsumer):
         SlowWork.done.append("finished")
 
 
+@pytest.mark.django_db(transaction=True)
 async def test_leaving_waits_for_the_database_work_the_consumer_left_behind() -> None:
     """An action cancelled as the client leaves stops awaiting its database call, which still
     runs: leaving the block waits for it (the test's database is flushed after the test)."""
