@@ -30,7 +30,7 @@ if TYPE_CHECKING:
         Throttled,
         ValidationError,
     )
-    from typed_dcrf.generics import GenericModelConsumer, LookupValue
+    from typed_dcrf.generics import GenericModelConsumer, LookupValue, ManySerializer
     from typed_dcrf.instances import ObserveInstanceMixin
     from typed_dcrf.lists import ListSubscribed, ObserveListMixin
     from typed_dcrf.mixins import (
@@ -79,6 +79,7 @@ _EXPORTS: dict[str, str] = {
     "ListSubscribed": "typed_dcrf.lists",
     "ListModelMixin": "typed_dcrf.mixins",
     "LookupValue": "typed_dcrf.generics",
+    "ManySerializer": "typed_dcrf.generics",
     "MethodNotAllowed": "typed_dcrf.exceptions",
     "Gone": "typed_dcrf.exceptions",
     "ModelObserver": "typed_dcrf.observers",
@@ -136,6 +137,7 @@ __all__ = [
     "ListModelMixin",
     "ListSubscribed",
     "LookupValue",
+    "ManySerializer",
     "MethodNotAllowed",
     "ModelConsumer",
     "ModelObserver",

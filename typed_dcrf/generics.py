@@ -11,7 +11,19 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, ClassVar, Generic, NotRequired, TypeAlias, TypeVar, cast
+from typing import (
+    Annotated,
+    Any,
+    ClassVar,
+    Generic,
+    Literal,
+    NotRequired,
+    Protocol,
+    TypeAlias,
+    TypeVar,
+    cast,
+    overload,
+)
 from uuid import UUID
 
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
@@ -23,6 +35,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.serializers import BaseSerializer
 from rest_framework.settings import api_settings
+from rest_framework.utils.serializer_helpers import ReturnList
 
 from typed_dcrf import db
 from typed_dcrf._checks import OBJECT, Subject, evaluate_sync, raise_if_refused
@@ -36,9 +49,45 @@ from typed_dcrf.pagination import LimitOffsetPagination, Page, Pagination
 
 M = TypeVar("M", bound=Model)
 S = TypeVar("S", bound=BaseSerializer[Any])
+S_co = TypeVar("S_co", bound=BaseSerializer[Any], covariant=True)
 
 LookupValue: TypeAlias = int | str | UUID
 """What a lookup argument may be; each consumer validates it as its lookup field's type."""
+
+
+class ManySerializer(Protocol[S_co]):
+    """What ``get_serializer(..., many=True)`` returns: DRF's ``ListSerializer`` (or the
+    serializer's ``Meta.list_serializer_class``) over one ``child`` serializer."""
+
+    @property
+    def child(self) -> S_co:
+        """The serializer each item goes through."""
+        ...
+
+    @property
+    def data(self) -> ReturnList[Any]:
+        """The items' representations (each as the child's ``data``, typed ``Any`` by DRF)."""
+        ...
+
+    # Any, as DRF's stubs: a list of the items' errors, or a dict for errors of the whole list.
+    @property
+    def errors(self) -> Any:
+        """The validation errors."""
+        ...
+
+    @property
+    def validated_data(self) -> list[Any]:
+        """The items' validated data (as the child's ``validated_data``, typed ``Any`` by DRF)."""
+        ...
+
+    def is_valid(self, *, raise_exception: bool = False) -> bool:
+        """Validate every item."""
+        ...
+
+    def save(self, **kwargs: Any) -> list[Any]:
+        """Create or update every item (through ``create()``/``update()``)."""
+        ...
+
 
 QueryArguments: TypeAlias = "dict[str, str | list[str]]"
 
@@ -204,9 +253,18 @@ class GenericModelConsumer(AsyncAPIConsumer, Generic[M, S]):
             "consumer": self,
         }
 
-    # The serializer's own constructor arguments (instance, data, many, partial...).
-    def get_serializer(self, *args: Any, **kwargs: Any) -> S:
-        """An instance of ``get_serializer_class()`` with ``get_serializer_context()``."""
+    # The serializer's own constructor arguments (instance, data, partial...), as DRF's.
+    @overload
+    def get_serializer(self, *args: Any, many: Literal[False] = False, **kwargs: Any) -> S: ...
+    @overload
+    def get_serializer(
+        self, *args: Any, many: Literal[True], **kwargs: Any
+    ) -> ManySerializer[S]: ...
+    @overload
+    def get_serializer(self, *args: Any, many: bool, **kwargs: Any) -> S | ManySerializer[S]: ...
+    def get_serializer(self, *args: Any, **kwargs: Any) -> S | ManySerializer[S]:
+        """An instance of ``get_serializer_class()`` with ``get_serializer_context()``; with
+        ``many=True``, the list serializer over it."""
         kwargs.setdefault("context", self.get_serializer_context())
         return self.get_serializer_class()(*args, **kwargs)
 

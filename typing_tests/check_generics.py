@@ -16,6 +16,7 @@ from typed_dcrf import (
     GenericModelConsumer,
     ListModelMixin,
     LookupValue,
+    ManySerializer,
     ModelConsumer,
     Page,
     PaginatedListModelMixin,
@@ -62,6 +63,23 @@ class ItemConsumer(ModelConsumer[Item, ItemSerializer]):
         item = self.get_serializer(data={"name": "lamp"}).save()
         assert_type(item, Item)
         return Response.ok(item.pk)
+
+    @action
+    def names(self, many: bool) -> Response[ReturnList[Any]]:
+        rows = self.get_serializer(self.get_queryset(), many=True)
+        assert_type(rows, ManySerializer[ItemSerializer])
+        assert_type(rows.child, ItemSerializer)
+        assert_type(rows.validated_data, list[Any])
+        assert_type(self.get_serializer(self.get_queryset(), many=False), ItemSerializer)
+        either = self.get_serializer(self.get_queryset(), many=many)
+        assert_type(either, ItemSerializer | ManySerializer[ItemSerializer])
+        return Response.ok(rows.data)
+
+    @action
+    def import_items(self, rows: list[JSONObject]) -> Response[int]:
+        serializer = self.get_serializer(data=rows, many=True)
+        serializer.is_valid(raise_exception=True)
+        return Response.created(len(serializer.save()))
 
 
 class OwnItems(ModelConsumer[Item, ItemSerializer]):
