@@ -169,6 +169,31 @@ class Raw(AsyncAPIConsumer):
         return Response.no_content()
 
 
+class Renamed(ClientConsumer):
+    @action
+    async def username(self) -> Response[str]:
+        return Response.ok("renamed")
+
+
+async def test_an_action_of_another_consumer_is_refused_before_it_is_sent() -> None:
+    """call(B.action) on ApiClient(A) is a TypeError, also for an action A redefines and on a
+    stream; an action A inherits is A's."""
+    async with ApiClient(Raw) as client:
+        with pytest.raises(TypeError, match=r"^ClientConsumer.username is not an action of Raw\.$"):
+            await client.call(ClientConsumer.username)
+        assert await client.receive_nothing()
+    async with ApiClient(Renamed) as client:
+        with pytest.raises(TypeError, match=r"^ClientConsumer\.username .* of Renamed\.$"):
+            await client.call(ClientConsumer.username)
+        assert (await client.call(Renamed.username)).data == "renamed"
+        assert (
+            await client.call(Renamed.schedule, "standup", dt.datetime(2026, 1, 1))
+        ).status == 201
+    async with ApiClient(Streams, stream_name="client") as client:
+        with pytest.raises(TypeError, match=r"^Renamed\.username .* of ClientConsumer\.$"):
+            await client.call(Renamed.username)
+
+
 async def test_channels_send_of_bytes_and_of_text_with_close() -> None:
     """channels' send(): bytes go out as they are (receive() says it wanted text), text takes
     the send path and close=True closes after it."""

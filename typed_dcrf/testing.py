@@ -174,6 +174,11 @@ class ApiClient:
         )
         self.stream_name = stream_name
         self._raw_only = multiplexed and stream_name is None
+        self._serving: type[AsyncAPIConsumer] | None = (
+            consumer.streams.get(stream_name or "")
+            if issubclass(consumer, Demultiplexer)
+            else consumer
+        )
         self.timeout = timeout
         self._request_ids = itertools.count(1)
         self._pending: list[JSONObject] = []  # replies received while ``call`` awaited another
@@ -292,6 +297,12 @@ class ApiClient:
         """Send ``action`` with its arguments as JSON and a new request_id, and return it."""
         if self._raw_only:
             msg = "Actions on a Demultiplexer need ApiClient(..., stream_name=...)."
+            raise TypeError(msg)
+        serving = self._serving
+        served = serving.actions.get(action.name) if serving is not None else None
+        if serving is not None and (served is None or served.func is not action.func):
+            # Action's type does not name its consumer (see DESIGN.md), so checkers cannot.
+            msg = f"{action.owner}.{action.attribute} is not an action of {serving.__qualname__}."
             raise TypeError(msg)
         request_id = f"{kind}-{next(self._request_ids)}"
         bound = inspect.signature(action.func).bind(None, *args, **kwargs)
