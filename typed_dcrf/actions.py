@@ -11,7 +11,7 @@ import inspect
 import typing
 from collections.abc import Callable, Coroutine, Mapping
 from types import MethodType
-from typing import Any, Concatenate, Generic, Literal, Protocol, Self, TypeVar, cast, overload
+from typing import Any, Generic, Literal, Protocol, Self, TypeVar, cast, overload
 
 from django.core.exceptions import ImproperlyConfigured
 from typing_extensions import ParamSpec
@@ -21,11 +21,25 @@ from typed_dcrf.responses import Response
 
 P = ParamSpec("P")
 R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+
 
 # The `self` of a decorated method is typed Any: naming the owner class in the type
-# parameters breaks pyright on subclass overrides (see DESIGN.md, typing design).
-AsyncMethod = Callable[Concatenate[Any, P], Coroutine[Any, Any, Response[R]]]
-SyncMethod = Callable[Concatenate[Any, P], Response[R]]
+# parameters breaks pyright on subclass overrides (see DESIGN.md, typing design). Protocols,
+# not `Callable[Concatenate[Any, P], ...]`: given a method of the wrong kind, mypy's note on a
+# Concatenate type would be to mark `self` positional-only.
+class AsyncMethod(Protocol[P, R_co]):
+    """An ``async def`` consumer method returning ``Response[R_co]``."""
+
+    def __call__(
+        self, instance: Any, /, *args: P.args, **kwargs: P.kwargs
+    ) -> Coroutine[Any, Any, Response[R_co]]: ...
+
+
+class SyncMethod(Protocol[P, R_co]):
+    """A plain ``def`` consumer method returning ``Response[R_co]``."""
+
+    def __call__(self, instance: Any, /, *args: P.args, **kwargs: P.kwargs) -> Response[R_co]: ...
 
 
 class Action(Generic[P, R]):

@@ -11,7 +11,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Concatenate, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, Protocol, TypeVar
 
 from typing_extensions import ParamSpec
 
@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 C = TypeVar("C", bound="AsyncAPIConsumer")
+C_contra = TypeVar("C_contra", bound="AsyncAPIConsumer", contravariant=True)
 
 logger: logging.Logger = logging.getLogger("typed_dcrf")
 
@@ -60,8 +62,14 @@ class ConnectionTasks:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+class _AsyncMethod(Protocol[C_contra, P, T_co]):
+    # Not `Callable[Concatenate[C, P], ...]`: given a sync method, mypy's note on a Concatenate
+    # type would be to mark `self` positional-only.
+    def __call__(self, instance: C_contra, /, *args: P.args, **kwargs: P.kwargs) -> Work[T_co]: ...
+
+
 def detached(
-    method: Callable[Concatenate[C, P], Work[T]],
+    method: _AsyncMethod[C, P, T],
 ) -> Callable[Concatenate[C, P], Work[asyncio.Task[T]]]:
     """Make an async consumer method start itself as a detached task and return at once.
 
