@@ -105,3 +105,30 @@ class Outlet(Shop):
 
 
 assert_type(Outlet.ping, AsyncAction[[], None])
+
+
+class Kiosk(Shop):
+    """Redefining an action with another signature: mypy accepts it; pyright needs the ignore,
+    since a ParamSpec is invariant and `Action[P, R]` cannot declare it otherwise."""
+
+    @action
+    async def search(  # pyright: ignore[reportIncompatibleVariableOverride]
+        self, query: str, *, limit: int = 10, exact: bool = False
+    ) -> Response[list[str]]:
+        return Response.ok([query] if exact else [])
+
+    @action
+    def tax(self, pk: int, region: str = "EU") -> Response[float]:  # pyright: ignore[reportIncompatibleVariableOverride]
+        return Response.ok(0.2)
+
+
+class KioskSearch(Protocol):
+    def __call__(
+        self, query: str, *, limit: int = ..., exact: bool = ...
+    ) -> Awaitable[Response[list[str]]]: ...
+
+
+async def on_a_kiosk(kiosk: Kiosk) -> None:
+    search: KioskSearch = kiosk.search
+    assert_type(await search("lamp", exact=True), Response[list[str]])
+    assert_type(kiosk.tax(1, "US"), Response[float])
