@@ -437,6 +437,12 @@ BAD_INPUTS = [
         [{"pk": ["A valid integer is required."]}],
     ),
     BadInput(
+        "retrieve-misspelt-lookup",
+        "retrieve",
+        {"pkk": "ITEM"},
+        [{"pk": ["This field is required."], "pkk": ["Unexpected field."]}],
+    ),
+    BadInput(
         "delete-unknown-argument",
         "delete",
         {"pk": "ITEM", "force": True},
