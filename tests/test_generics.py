@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from rest_framework import serializers
 from rest_framework.filters import BaseFilterBackend
 from rest_framework.request import Request
+from rest_framework.utils.serializer_helpers import ReturnDict
 from rest_framework.views import APIView
 
 from tests.app.models import Item, Note
@@ -327,6 +328,21 @@ async def test_overridden_get_serializer_class_is_used(items: list[Item]) -> Non
         retrieved = await client.call(NamesInLists.retrieve, pk=items[0].pk)
     assert listed.data == [{"id": item.pk, "name": item.name} for item in items]
     assert retrieved.data == item_row(items[0])
+
+
+class Serialized(ItemConsumer):
+    @action
+    def as_list_row(self, pk: int) -> Response[ReturnDict[str, Any]]:
+        return Response.ok(self.serialize(self.get_object(pk=pk)))
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_serialize_is_get_serializers_data(items: list[Item]) -> None:
+    """serialize(obj) is get_serializer(obj).data: get_serializer_class() and the context apply."""
+    async with ApiClient(Serialized) as client:
+        row = await client.call(Serialized.as_list_row, pk=items[0].pk)
+    assert row.data == item_row(items[0])
+    assert isinstance(row.data, ReturnDict)
 
 
 def test_subclasses_inherit_model_serializer_and_actions() -> None:

@@ -35,7 +35,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.serializers import BaseSerializer
 from rest_framework.settings import api_settings
-from rest_framework.utils.serializer_helpers import ReturnList
+from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
 
 from typed_dcrf import db
 from typed_dcrf._checks import OBJECT, Subject, evaluate_sync, raise_if_refused
@@ -267,6 +267,12 @@ class GenericModelConsumer(AsyncAPIConsumer, Generic[M, S]):
         ``many=True``, the list serializer over it."""
         kwargs.setdefault("context", self.get_serializer_context())
         return self.get_serializer_class()(*args, **kwargs)
+
+    def serialize(self, instance: M) -> ReturnDict[str, Any]:
+        """``get_serializer(instance).data``, typed: DRF's stubs leave that ``ReturnDict``'s
+        keys and values unknown to pyright's strict mode."""
+        data: ReturnDict[str, Any] = self.get_serializer(instance).data
+        return data
 
     @classmethod
     def _resolve_model(cls) -> None:

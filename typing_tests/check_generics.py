@@ -60,6 +60,7 @@ class ItemConsumer(ModelConsumer[Item, ItemSerializer]):
         assert_type(self.get_serializer(self.get_object(pk=pk)), ItemSerializer)
         assert_type(self.get_serializer(data={"name": "lamp"}, partial=True), ItemSerializer)
         assert_type(self.get_serializer_context(), dict[str, Any])
+        assert_type(self.serialize(self.get_object(pk=pk)), ReturnDict[str, Any])
         item = self.get_serializer(data={"name": "lamp"}).save()
         assert_type(item, Item)
         return Response.ok(item.pk)
