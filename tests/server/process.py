@@ -34,11 +34,11 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def command(kind: Server, port: int) -> list[str]:
+def command(kind: Server, port: int, app: str = APP) -> list[str]:
     if kind == "uvicorn":
         options = ["--host", "127.0.0.1", "--port", str(port), "--lifespan", "off"]
-        return [sys.executable, "-m", "uvicorn", APP, *options, "--ws", "websockets"]
-    return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), APP]
+        return [sys.executable, "-m", "uvicorn", app, *options, "--ws", "websockets"]
+    return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app]
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -73,12 +73,20 @@ def migrate(environment: Mapping[str, str]) -> None:
 
 
 @contextmanager
-def serve(kind: Server, environment: Mapping[str, str], log: Path) -> Generator[Running]:
-    """A ``kind`` server process on a free port, stopped when the block ends."""
+def serve(
+    kind: Server,
+    environment: Mapping[str, str],
+    log: Path,
+    *,
+    app: str = APP,
+    cwd: Path = ROOT,
+) -> Generator[Running]:
+    """A ``kind`` server process on a free port, serving ``app`` from ``cwd``, stopped when
+    the block ends."""
     port = free_port()
     with log.open("wb") as output:
         process = subprocess.Popen(
-            command(kind, port), cwd=ROOT, env=environment, stdout=output, stderr=output
+            command(kind, port, app), cwd=cwd, env=environment, stdout=output, stderr=output
         )
     try:
         wait_for_port(port, process, log)

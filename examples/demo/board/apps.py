@@ -1,0 +1,7 @@
+"""The task board."""
+
+from django.apps import AppConfig
+
+
+class BoardConfig(AppConfig):
+    name = "board"
