@@ -15,6 +15,20 @@ from tests.server.process import Running, Server, migrate, serve, server_environ
 from tests.settings import REDIS_LAYER
 
 pytest_plugins = ["pytester"]
+DATABASE_FIXTURES = {"db", "transactional_db"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL pass runs the tests that use the database; the others do not depend on
+    it, and run in the SQLite pass."""
+    if os.environ.get("TEST_DB") != "postgres":
+        return
+    fixtures = {item: set(getattr(item, "fixturenames", ())) for item in items}
+    keep = [
+        i for i in items if i.get_closest_marker("django_db") or fixtures[i] & DATABASE_FIXTURES
+    ]
+    config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+    items[:] = keep
 
 
 @pytest.fixture(scope="module", params=["uvicorn", "daphne"])

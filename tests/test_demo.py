@@ -26,7 +26,7 @@ from websockets.asyncio.client import connect
 from websockets.typing import Origin
 
 from tests.conftest import require
-from tests.server.process import ROOT, Running, Server, serve
+from tests.server.process import ROOT, Running, Server, serve, unmeasured_environment
 from typed_dcrf.types import JSONObject
 
 DEMO = ROOT / "examples" / "demo"
@@ -66,7 +66,7 @@ def chromium() -> str:
 
 def demo_environment(**extra: str) -> dict[str, str]:
     return {
-        **os.environ,
+        **unmeasured_environment(),
         "DJANGO_SETTINGS_MODULE": "demo.settings",
         "PYTHONPATH": f"{DEMO}{os.pathsep}{ROOT}",
         **extra,

@@ -15,7 +15,7 @@ from django.db import connection
 
 from tests.app.consumers import ObservedItems
 from tests.app.models import Item
-from tests.server.process import ROOT
+from tests.server.process import ROOT, unmeasured_environment
 from typed_dcrf import db
 from typed_dcrf.testing import ApiClient, Event, Subscribed
 
@@ -26,7 +26,7 @@ def shell(command: str, layer: dict[str, Any]) -> None:
     """Run ``command`` in ``manage.py shell`` of the test project, in a process of its own,
     on this test's database and Redis layer."""
     environment = {
-        **os.environ,
+        **unmeasured_environment(),
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "TEST_LAYER": "redis",
         "TYPED_DCRF_REDIS_PREFIX": layer["CONFIG"]["prefix"],

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.server.process import unmeasured_environment
+
 ROOT = Path(__file__).resolve().parent.parent
 MISUSE = ROOT / "typing_tests" / "check_errors.py"
 # `  # type: ignore[code, ...]` is mypy's, `  # pyright: ignore[rule, ...]` pyright's.
@@ -31,7 +33,13 @@ def strip_ignores(source: str) -> tuple[str, Errors, Errors]:
 
 def run(command: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT, check=False
+        command,
+        cwd=ROOT,
+        env=unmeasured_environment(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
     )
 
 
