@@ -5,7 +5,6 @@ fresh virtual environment, where typed_dcrf imports."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tarfile
 import zipfile
@@ -15,20 +14,13 @@ import pytest
 from packaging.metadata import Metadata
 from trove_classifiers import classifiers
 
-from tests.server.process import ROOT, unmeasured_environment
+from tests.server.process import ROOT, run_unmeasured
 
 TIMEOUT = 300
 
 
 def run(command: list[str]) -> None:
-    done = subprocess.run(
-        command,
-        env=unmeasured_environment(),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+    done = run_unmeasured(command, timeout=TIMEOUT)
     assert done.returncode == 0, done.stdout + done.stderr
 
 

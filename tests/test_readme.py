@@ -16,7 +16,14 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.typing import Origin
 
-from tests.server.process import ROOT, Running, Server, serve, unmeasured_environment
+from tests.server.process import (
+    ROOT,
+    Running,
+    Server,
+    run_unmeasured,
+    serve,
+    unmeasured_environment,
+)
 from typed_dcrf.types import JSONObject
 
 README = ROOT / "README.md"
@@ -38,15 +45,7 @@ def project_environment() -> dict[str, str]:
 
 
 def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        command,
-        cwd=cwd,
-        env=project_environment(),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+    return run_unmeasured(command, cwd=cwd, environment=project_environment(), timeout=TIMEOUT)
 
 
 @pytest.fixture(scope="module")

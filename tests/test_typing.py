@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.server.process import unmeasured_environment
+from tests.server.process import run_unmeasured
 
 ROOT = Path(__file__).resolve().parent.parent
 MISUSE = ROOT / "typing_tests" / "check_errors.py"
@@ -32,15 +32,7 @@ def strip_ignores(source: str) -> tuple[str, Errors, Errors]:
 
 
 def run(command: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        command,
-        cwd=ROOT,
-        env=unmeasured_environment(),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+    return run_unmeasured(command, timeout=TIMEOUT)
 
 
 def mypy_errors(path: Path) -> tuple[Errors, list[str]]:

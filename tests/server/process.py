@@ -61,6 +61,25 @@ def unmeasured_environment() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if not key.startswith("COVERAGE_")}
 
 
+def run_unmeasured(
+    command: list[str],
+    *,
+    cwd: Path = ROOT,
+    environment: Mapping[str, str] | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` to its end, its output captured as text, unmeasured by coverage."""
+    return subprocess.run(
+        command,
+        cwd=cwd,
+        env=unmeasured_environment() if environment is None else environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def server_environment(directory: Path, **extra: str) -> dict[str, str]:
     """The environment of a server process on the SQLite file in ``directory``."""
     return {
