@@ -23,12 +23,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     it, and run in the SQLite pass."""
     if os.environ.get("TEST_DB") != "postgres":
         return
-    fixtures = {item: set(getattr(item, "fixturenames", ())) for item in items}
-    keep = [
-        i for i in items if i.get_closest_marker("django_db") or fixtures[i] & DATABASE_FIXTURES
-    ]
-    config.hook.pytest_deselected(items=[item for item in items if item not in keep])
-    items[:] = keep
+
+    def uses_database(item: pytest.Item) -> bool:
+        marked = item.get_closest_marker("django_db") or item.get_closest_marker("database")
+        return marked is not None or bool(
+            set(getattr(item, "fixturenames", ())) & DATABASE_FIXTURES
+        )
+
+    config.hook.pytest_deselected(items=[item for item in items if not uses_database(item)])
+    items[:] = [item for item in items if uses_database(item)]
 
 
 @pytest.fixture(scope="module", params=["uvicorn", "daphne"])

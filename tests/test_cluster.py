@@ -61,7 +61,7 @@ def url(running: Running) -> str:
 async def test_a_change_through_one_server_reaches_a_subscriber_of_the_other(
     cluster: tuple[Running, Running], tmp_path: Path
 ) -> None:
-    """A client of uvicorn creates and patches an item; a subscriber on daphne, idle for 30 s
+    """A client of uvicorn creates and patches an item; a subscriber on daphne, idle for 12 s
     in between, receives the update with its subscription's request_id."""
     editing, watching = cluster
     async with (

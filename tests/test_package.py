@@ -17,6 +17,8 @@ from trove_classifiers import classifiers
 from tests.server.process import ROOT, run_unmeasured
 
 TIMEOUT = 300
+# Both tests read one build, made once: on one worker (two would build in one tree at once).
+pytestmark = pytest.mark.xdist_group("package")
 
 
 def run(command: list[str]) -> None:

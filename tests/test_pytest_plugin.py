@@ -33,10 +33,13 @@ async def test_sync_action() -> None:
         assert (await client.call(Notes.add, text="kept open")).status == 201
 """
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("TEST_DB") != "postgres",
-    reason="runs in the PostgreSQL pass, where an open session blocks dropping the database",
-)
+pytestmark = [
+    pytest.mark.database,
+    pytest.mark.skipif(
+        os.environ.get("TEST_DB") != "postgres",
+        reason="runs in the PostgreSQL pass, where an open session blocks dropping the database",
+    ),
+]
 
 
 def run_user_suite(pytester: pytest.Pytester, *options: str) -> pytest.RunResult:

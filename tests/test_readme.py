@@ -4,6 +4,7 @@ pytest, and the project served by uvicorn and daphne for a websocket client."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import subprocess
@@ -95,7 +96,8 @@ def served(request: pytest.FixtureRequest, project: Path) -> Iterator[Running]:
 
 async def test_the_quick_start_answers_as_printed(served: Running) -> None:
     url = f"ws://127.0.0.1:{served.port}/ws/"
-    async with connect(url, origin=Origin(f"http://127.0.0.1:{served.port}")) as socket:
+    origin = Origin(f"http://127.0.0.1:{served.port}")
+    async with connect(url, origin=origin, proxy=None) as socket, asyncio.timeout(TIMEOUT):
         await socket.send(
             json.dumps({"action": "greet", "name": "Ada", "times": 2, "request_id": 1})
         )

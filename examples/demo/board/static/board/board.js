@@ -25,13 +25,15 @@ function request(stream, action, args = {}, onPage = null) {
   });
 }
 
+// A subscription: its request_id at once, and `ready`, the promise of its action's reply.
 function subscribe(stream, action, args, onEvent, onPage = null) {
-  const request_id = `${action}-${nextRequest++}`;
-  subscriptions.set(request_id, onEvent);
-  return new Promise((resolve, reject) => {
-    pending.set(request_id, { resolve, reject, onPage });
-    send(stream, { action, request_id, ...args });
-  }).then(() => request_id);
+  const requestId = `${action}-${nextRequest++}`;
+  subscriptions.set(requestId, onEvent);
+  const ready = new Promise((resolve, reject) => {
+    pending.set(requestId, { resolve, reject, onPage });
+    send(stream, { action, request_id: requestId, ...args });
+  });
+  return { requestId, ready };
 }
 
 socket.addEventListener("message", (message) => {
@@ -47,7 +49,15 @@ socket.addEventListener("message", (message) => {
     ok ? waiting.resolve(payload.data) : waiting.reject(payload);
     return;
   }
-  subscriptions.get(payload.request_id)?.(payload);
+  const onEvent = subscriptions.get(payload.request_id);
+  if (!onEvent) return;
+  if (payload.response_status >= 400) {
+    // The subscription has ended (access lost, or its copy can no longer be trusted).
+    subscriptions.delete(payload.request_id);
+    say(`${describe(payload)}: reload the page`, "error");
+    return;
+  }
+  onEvent(payload);
 });
 
 function describe(reply) {
@@ -105,7 +115,9 @@ function newRow(task) {
   toggle.disabled = !canWrite;
   title.readOnly = !canWrite;
   item.querySelector(".delete").hidden = !canWrite;
-  toggle.addEventListener("change", () => attempt(request("tasks", "toggle", { pk: task.id })));
+  toggle.addEventListener("change", () =>
+    attempt(request("tasks", "toggle", { pk: task.id })).then(render),
+  );
   title.addEventListener("keydown", (event) => {
     if (event.key === "Enter") title.blur();
   });
@@ -127,19 +139,22 @@ function showFollowed(task) {
   $("#selected-at").textContent = task ? new Date(task.updated_at).toLocaleString() : "";
 }
 
-// An instance subscription: the followed task's panel changes with every event of it.
+// An instance subscription: the followed task's panel changes with every event of it. The
+// subscription comes first, then the read: a change between them is in the read or an event.
 async function follow(pk) {
   if (followed) {
     subscriptions.delete(followed.requestId);
     send("tasks", { action: "unsubscribe_instance", pk: followed.pk, request_id: followed.requestId });
   }
-  const task = await request("tasks", "retrieve", { pk });
-  followed = { pk, requestId: null };
-  showFollowed(task);
+  const current = () => followed?.requestId === subscription.requestId; // not followed since
+  const subscription = subscribe("tasks", "subscribe_instance", { pk }, (event) => {
+    if (current()) showFollowed(event.action === "delete" ? null : event.data);
+  });
+  followed = { pk, requestId: subscription.requestId };
   render();
-  followed.requestId = await subscribe("tasks", "subscribe_instance", { pk }, (event) =>
-    showFollowed(event.action === "delete" ? null : event.data),
-  );
+  if (!(await attempt(subscription.ready))) return;
+  const task = await request("tasks", "retrieve", { pk }).catch(() => null);
+  if (current()) showFollowed(task);
 }
 
 // The list subscription: the whole board as 206 pages, then every create, update and delete.
@@ -150,7 +165,7 @@ async function watchBoard() {
     render();
   };
   const onPage = (page) => page.results.forEach((task) => tasks.set(task.id, task));
-  await subscribe("tasks", "subscribe_list", {}, onEvent, onPage);
+  await subscribe("tasks", "subscribe_list", {}, onEvent, onPage).ready;
   render();
 }
 
