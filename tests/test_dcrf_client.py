@@ -4,59 +4,24 @@ tests/js/dcrf_client_check.mjs; this module installs its packages and runs it.""
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.server.process import ROOT, Running
+from tests.node import JS, node_with_packages, tool
+from tests.server.process import Running
 
-JS = ROOT / "tests" / "js"
 SCRIPT = JS / "dcrf_client_check.mjs"
-STAMP = JS / "node_modules" / ".typed-dcrf-installed"
-"""The hash of package.json and package-lock.json that node_modules was installed from."""
-NPM_TIMEOUT = 45.0
-"""Seconds for `npm ci` (about 2 s with a warm npm cache)."""
 NODE_TIMEOUT = 30.0
 """Seconds for the script, which gives up by itself after 25 s (5 s for any one reply)."""
 
 
-def tool(name: str) -> str:
-    """The path of ``name``; a skip where it is missing, a failure in CI (CI=true)."""
-    found = shutil.which(name)
-    if found is None:
-        reason = f"{name} is not on PATH: the dcrf-client check needs Node.js and npm"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}, and CI requires them")
-        pytest.skip(reason)
-    return found
-
-
-def lock_hash() -> str:
-    digest = hashlib.sha256()
-    for name in ("package.json", "package-lock.json"):
-        digest.update((JS / name).read_bytes())
-    return digest.hexdigest()
-
-
 @pytest.fixture(scope="module")
 def node() -> str:
-    """node, with tests/js's locked packages in tests/js/node_modules (`npm ci`, skipped when
-    the stamp says node_modules was installed from the same package.json and lock file)."""
-    node, npm = tool("node"), tool("npm")
-    wanted = lock_hash()
-    if not STAMP.is_file() or STAMP.read_text() != wanted:
-        install = [npm, "ci", "--no-audit", "--no-fund"]
-        done = subprocess.run(install, cwd=JS, capture_output=True, text=True, timeout=NPM_TIMEOUT)
-        if done.returncode != 0:
-            pytest.fail(f"npm ci failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-        STAMP.write_text(wanted)
-    return node
+    return node_with_packages()
 
 
 def test_dcrf_client_crud_and_custom_actions(node: str, server: Running) -> None:

@@ -75,6 +75,8 @@ class CompiledSignature:
     """Serializes the ``T`` of ``Response[T]``."""
     models: bool
     """Whether an argument holds a pydantic model, whose own config may admit inf and NaN."""
+    data_type: object
+    """The ``T`` that ``output`` serializes (the consumer's own, where it knows it better)."""
 
     def validate(self, arguments: Mapping[str, object], *, allow_unknown: bool) -> dict[str, Any]:
         """Validated keyword arguments, or a ``ValidationError`` listing every problem."""
@@ -201,7 +203,7 @@ def compile_signature(
     if not (arguments.pydantic_complete and output.complete):
         msg = f"{where}: a parameter or the Response type is not fully defined for pydantic."
         raise ImproperlyConfigured(msg)
-    return CompiledSignature(frozenset(fields), arguments, output, has_models(arguments))
+    return CompiledSignature(frozenset(fields), arguments, output, has_models(arguments), data_type)
 
 
 def _type_hints(func: Callable[..., object], where: str) -> dict[str, object]:

@@ -98,6 +98,8 @@ class Demultiplexer:
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
             await served()(scope, receive, send)
 
+        # As channels' consumers' as_asgi() says what it serves (read by typed_dcrf.schema).
+        app.consumer_class = served  # type: ignore[attr-defined]  # pyright: ignore[reportFunctionMemberAccess]
         return app
 
     def __init__(self) -> None:

@@ -1,0 +1,157 @@
+"""typed_dcrf.schema: the AsyncAPI 3.0 document of the real servers' routing, accepted by the
+official parser (@asyncapi/parser, pinned in tests/js) and checked for what it does not check:
+every action one operation, every reply its own channel's, the model's fields named."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from channels.auth import AuthMiddlewareStack
+from channels.routing import ProtocolTypeRouter, URLRouter
+from channels.security.websocket import AllowedHostsOriginValidator
+from django.urls import path, re_path
+from rest_framework import serializers
+
+from tests.app.models import Item
+from tests.app.serializers import ItemSerializer
+from tests.node import JS, node_with_packages
+from tests.server.asgi import application
+from tests.server.consumers import EchoConsumer, ItemConsumer
+from tests.server.process import run_unmeasured
+from typed_dcrf import Demultiplexer, ModelConsumer, PaginatedModelConsumer
+from typed_dcrf.schema import asyncapi_document, websocket_routes
+
+ITEM_FIELDS = ["id", "name", "slug", "uuid", "done", "owner"]
+# django-stubs type path() for views only, not for the ASGI applications channels routes.
+route = cast("Any", path)
+regex_route = cast("Any", re_path)
+
+
+class ItemPages(PaginatedModelConsumer[Item, ItemSerializer]):
+    pass
+
+
+class ColouredItemSerializer(serializers.ModelSerializer[Item]):
+    colour = serializers.ChoiceField(choices=["red", "blue"])
+    secret = serializers.CharField(write_only=True)
+
+    class Meta:  # pyright: ignore[reportIncompatibleVariableOverride]  # DRF's stubs declare a Meta class
+        model = Item
+        fields = ("id", "name", "colour", "secret")
+
+
+class ColouredItems(ModelConsumer[Item, ColouredItemSerializer]):
+    pass
+
+
+async def plain_asgi_app(scope: object, receive: object, send: object) -> None:
+    """Not a consumer: left out of the routes."""
+
+
+@pytest.fixture(scope="module")
+def document() -> dict[str, Any]:
+    return asyncapi_document(websocket_routes(application), title="typed_dcrf tests")
+
+
+def test_the_official_parser_accepts_it(document: dict[str, Any], tmp_path: Path) -> None:
+    node = node_with_packages()
+    written = tmp_path / "asyncapi.json"
+    written.write_text(json.dumps(document))
+    done = run_unmeasured([node, str(JS / "asyncapi_validate.mjs"), str(written)], cwd=JS)
+    assert done.returncode == 0, done.stdout + done.stderr
+    diagnostics = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [d for d in diagnostics if d["severity"] in ("error", "warning")] == []
+
+
+def test_websocket_routes_walks_middleware_and_nested_routers() -> None:
+    routing = ProtocolTypeRouter(
+        {
+            "websocket": AllowedHostsOriginValidator(
+                AuthMiddlewareStack(
+                    URLRouter(
+                        [
+                            route("api/", URLRouter([route("items/", ItemConsumer.as_asgi())])),
+                            regex_route(r"^ws/$", Demultiplexer.as_asgi(echo=EchoConsumer)),
+                            route("plain/", plain_asgi_app),
+                        ]
+                    )
+                )
+            )
+        }
+    )
+    routes = websocket_routes(routing)
+    assert list(routes) == ["/api/items/", "/ws/"]
+    assert routes["/api/items/"] is ItemConsumer
+    multiplexed = routes["/ws/"]
+    assert issubclass(multiplexed, Demultiplexer)
+    assert dict(multiplexed.streams) == {"echo": EchoConsumer}
+
+
+def test_every_action_is_one_operation_replying_on_its_own_channel(
+    document: dict[str, Any],
+) -> None:
+    channels, operations = document["channels"], document["operations"]
+    assert channels["ws_items"]["address"] == "/ws/items/"
+    served = sorted(op for op in operations if op.startswith("ws_items."))
+    assert served == sorted(f"ws_items.{name}" for name in ItemConsumer.actions)
+    for key, operation in operations.items():
+        channel = operation["channel"]["$ref"]
+        assert operation["action"] == "receive"
+        assert operation["reply"]["channel"]["$ref"] == channel
+        for message in [*operation["messages"], *operation["reply"]["messages"]]:
+            owner, _, name = message["$ref"].rpartition("/messages/")
+            assert owner == channel, key
+            assert name in channels[channel.rsplit("/", 1)[1]]["messages"], key
+
+
+def test_a_crud_reply_names_the_serializers_fields(document: dict[str, Any]) -> None:
+    messages = document["channels"]["ws_items"]["messages"]
+    row = messages["retrieve_reply"]["payload"]["properties"]["data"]
+    assert list(row["properties"]) == ITEM_FIELDS
+    assert row["required"] == ITEM_FIELDS
+    assert row["properties"]["owner"] == {"anyOf": [{"type": "integer"}, {"type": "null"}]}
+    listed = messages["list_reply"]["payload"]["properties"]["data"]
+    assert listed == {"type": "array", "items": row}
+
+
+def test_a_page_holds_serializer_rows() -> None:
+    document = asyncapi_document({"/ws/pages/": ItemPages}, title="pages")
+    messages = document["channels"]["ws_pages"]["messages"]
+    page = messages["list_reply"]["payload"]["properties"]["data"]
+    assert set(page["properties"]) == {"results", "count", "limit", "offset"}
+    assert list(page["properties"]["results"]["items"]["properties"]) == ITEM_FIELDS
+    request = messages["list_request"]["payload"]
+    assert {"limit", "offset"} <= set(request["properties"])
+
+
+def test_a_row_has_the_fields_drf_writes_out() -> None:
+    """Choices become an enum; a write-only field is never in a row."""
+    document = asyncapi_document({"/ws/coloured/": ColouredItems}, title="coloured")
+    reply = document["channels"]["ws_coloured"]["messages"]["retrieve_reply"]["payload"]
+    row = reply["properties"]["data"]
+    assert list(row["properties"]) == ["id", "name", "colour"]
+    assert row["properties"]["colour"] == {"enum": ["red", "blue"], "type": "string"}
+
+
+def test_arguments_and_results_come_from_the_signature(document: dict[str, Any]) -> None:
+    messages = document["channels"]["ws_items"]["messages"]
+    add = messages["add_request"]["payload"]
+    assert add["properties"]["action"] == {"const": "add"}
+    assert add["properties"]["a"]["type"] == "number"
+    assert add["required"] == ["action", "a", "b"]
+    assert messages["add_reply"]["payload"]["properties"]["data"] == {"type": "number"}
+    retrieve = messages["retrieve_request"]["payload"]
+    assert retrieve["properties"]["pk"]["type"] == "integer"
+
+
+def test_a_stream_wraps_its_payloads(document: dict[str, Any]) -> None:
+    echo = document["channels"]["ws__echo"]
+    assert echo["address"] == "/ws/"
+    request = echo["messages"]["echo_request"]["payload"]
+    assert request["properties"]["stream"] == {"const": "echo"}
+    assert request["properties"]["payload"]["properties"]["text"]["type"] == "string"
+    error = echo["messages"]["error"]["payload"]["properties"]["payload"]
+    assert error["properties"]["response_status"]["enum"] == [400, 401, 403, 404, 405, 429, 500]

@@ -1,0 +1,337 @@
+"""``asyncapi_document``: an AsyncAPI 3.0 document for a routing of consumers.
+
+Built from what each consumer compiled when its class was created: every action's argument
+parser and the ``T`` of its ``Response[T]``, with JSON Schemas from pydantic and, for a model
+consumer's serializer output, from DRF's own OpenAPI mapping of the serializer's fields. One
+channel per route (and per stream of a multiplexed route); each action is a ``receive``
+operation whose reply is its success envelope or one of the error envelopes.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import typing
+from collections.abc import Mapping
+from typing import Any, Protocol, TypeAlias
+
+from pydantic import TypeAdapter
+from pydantic.json_schema import JsonSchemaMode
+from rest_framework.schemas.openapi import AutoSchema
+from rest_framework.serializers import BaseSerializer
+from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
+
+from typed_dcrf.actions import Action
+from typed_dcrf.consumers import AsyncAPIConsumer
+from typed_dcrf.generics import GenericModelConsumer
+from typed_dcrf.multiplex import Demultiplexer
+from typed_dcrf.pagination import Page
+
+ASYNCAPI_VERSION = "3.0.0"
+ERROR_STATUSES = (400, 401, 403, 404, 405, 429, 500)
+"""What any action may answer instead of its success: bad arguments, refused, missing,
+unknown action, throttled, server error."""
+REF_TEMPLATE = "#/components/schemas/{model}"
+
+Schema: TypeAlias = dict[str, Any]
+"""A JSON Schema (values are JSON; typed ``Any`` as pydantic and DRF produce them)."""
+Route: TypeAlias = "type[AsyncAPIConsumer] | type[Demultiplexer]"
+
+_REQUEST_ID: Schema = {"description": "Any JSON value, echoed in every reply and event."}
+_FIELD_ERRORS: Schema = {
+    "type": "object",
+    "description": "Field errors as DRF nests them: a list of messages, or more fields.",
+    "additionalProperties": {
+        "anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "object"}]
+    },
+}
+
+
+def asyncapi_document(
+    routes: Mapping[str, Route], *, title: str, version: str = "1.0.0"
+) -> dict[str, Any]:
+    """The document for ``routes`` (websocket path → consumer class or ``Demultiplexer``)."""
+    channels = [
+        _Channel(address, consumer, stream)
+        for address, served in routes.items()
+        for stream, consumer in _streams(served)
+    ]
+    types = _Types()
+    for channel in channels:
+        channel.register(types)
+    types.generate()
+    return {
+        "asyncapi": ASYNCAPI_VERSION,
+        "info": {"title": title, "version": version},
+        "defaultContentType": "application/json",
+        "channels": {channel.id: channel.channel(types) for channel in channels},
+        "operations": {
+            key: operation for channel in channels for key, operation in channel.operations()
+        },
+        "components": {
+            "schemas": types.definitions,
+            "correlationIds": {
+                "requestId": {
+                    "description": "The request_id a client chose, echoed in its replies.",
+                    "location": "$message.payload#/request_id",
+                }
+            },
+        },
+    }
+
+
+def websocket_routes(application: object) -> dict[str, Route]:
+    """The consumers an ASGI application routes websockets to, by path: through channels'
+    ``ProtocolTypeRouter``, middleware (``AuthMiddlewareStack``, origin validators) and
+    ``URLRouter`` (nested ones included)."""
+    found: dict[str, Route] = {}
+    _walk(application, "/", found)
+    return found
+
+
+def _walk(app: object, prefix: str, found: dict[str, Route]) -> None:
+    mapping = getattr(app, "application_mapping", None)
+    if isinstance(mapping, dict):  # ProtocolTypeRouter
+        _walk(typing.cast("dict[str, object]", mapping).get("websocket"), prefix, found)
+        return
+    routes = getattr(app, "routes", None)
+    if isinstance(routes, list):  # URLRouter, nested ones included
+        for route in typing.cast("list[_Route]", routes):
+            # Django's patterns: "ws/items/" (path) or "^ws/items/$" (re_path).
+            _walk(route.callback, prefix + str(route.pattern).lstrip("^").rstrip("$"), found)
+        return
+    served = getattr(app, "consumer_class", None)
+    if isinstance(served, type) and issubclass(served, AsyncAPIConsumer | Demultiplexer):
+        found[prefix] = served
+        return
+    # channels' middleware keep the application they wrap as `inner`, origin validators as
+    # `application`.
+    inner = getattr(app, "inner", None) or getattr(app, "application", None)
+    if inner is not None:
+        _walk(inner, prefix, found)
+
+
+class _Route(Protocol):
+    """A Django URL pattern in a ``URLRouter``: its pattern and the ASGI application."""
+
+    pattern: object
+    callback: object
+
+
+def _streams(served: Route) -> list[tuple[str | None, type[AsyncAPIConsumer]]]:
+    if issubclass(served, Demultiplexer):
+        return list(served.streams.items())
+    return [(None, served)]
+
+
+class _Types:
+    """Every type the messages name, generated together so that pydantic names each once."""
+
+    def __init__(self) -> None:
+        self._adapters: dict[tuple[str, JsonSchemaMode], TypeAdapter[Any]] = {}
+        self._schemas: dict[tuple[str, JsonSchemaMode], Schema] = {}
+        self.definitions: dict[str, Schema] = {}
+
+    def add(self, key: str, mode: JsonSchemaMode, adapter: TypeAdapter[Any]) -> None:
+        self._adapters.setdefault((key, mode), adapter)
+
+    def generate(self) -> None:
+        inputs: list[tuple[str, JsonSchemaMode, TypeAdapter[Any]]] = [
+            (key, mode, adapter) for (key, mode), adapter in self._adapters.items()
+        ]
+        schemas, definitions = TypeAdapter.json_schemas(inputs, ref_template=REF_TEMPLATE)
+        self._schemas = {(str(key), mode): schema for (key, mode), schema in schemas.items()}
+        self.definitions = definitions.get("$defs", {})
+
+    def schema(self, key: str, mode: JsonSchemaMode) -> Schema:
+        return self._schemas[key, mode]
+
+    def resolve(self, schema: Schema) -> Schema:
+        """``schema``, or the definition it refers to."""
+        ref = schema.get("$ref")
+        return self.definitions[ref.rsplit("/", 1)[1]] if isinstance(ref, str) else schema
+
+
+class _Channel:
+    """One consumer on one route (or one stream of it): a channel and its operations."""
+
+    def __init__(self, address: str, consumer: type[AsyncAPIConsumer], stream: str | None):
+        self.address = address
+        self.consumer = consumer
+        self.stream = stream
+        self.id = _identifier(address, stream)
+        self.actions = sorted(consumer.actions.items())
+
+    def register(self, types: _Types) -> None:
+        for name, action in self.actions:
+            types.add(self._arguments_key(name), "validation", action.signature.arguments)
+            data_type = _data_type(action.signature.data_type)
+            # A runtime type form, compiled by the action's own codec already.
+            adapter = TypeAdapter[Any](typing.cast("Any", data_type))
+            types.add(_identifier(repr(data_type)), "serialization", adapter)
+
+    def channel(self, types: _Types) -> dict[str, Any]:
+        messages = {"error": self._message("error", _error_envelope())}
+        for name, action in self.actions:
+            key = _identifier(name)
+            messages[f"{key}_request"] = self._message(
+                f"{name} request", self._request(name, types)
+            )
+            data = self._data(action, types)
+            messages[f"{key}_reply"] = self._message(f"{name} reply", _reply(name, data))
+        channel: dict[str, Any] = {"address": self.address, "messages": messages}
+        if self.stream is not None:
+            channel["description"] = f"Stream {self.stream!r} of a multiplexed socket."
+        return channel
+
+    def operations(self) -> list[tuple[str, dict[str, Any]]]:
+        here = {"$ref": f"#/channels/{self.id}"}
+        messages = f"#/channels/{self.id}/messages"
+        return [
+            (
+                f"{self.id}.{_identifier(name)}",
+                {
+                    "action": "receive",
+                    "channel": here,
+                    "summary": _summary(action),
+                    "messages": [{"$ref": f"{messages}/{_identifier(name)}_request"}],
+                    "reply": {
+                        "channel": here,
+                        "messages": [
+                            {"$ref": f"{messages}/{_identifier(name)}_reply"},
+                            {"$ref": f"{messages}/error"},
+                        ],
+                    },
+                },
+            )
+            for name, action in self.actions
+        ]
+
+    def _arguments_key(self, name: str) -> str:
+        return f"{self.id}.{_identifier(name)}.arguments"
+
+    def _request(self, name: str, types: _Types) -> Schema:
+        arguments = types.resolve(types.schema(self._arguments_key(name), "validation"))
+        return {
+            "type": "object",
+            "properties": {
+                "action": {"const": name},
+                "request_id": _REQUEST_ID,
+                **arguments.get("properties", {}),
+            },
+            "required": ["action", *arguments.get("required", [])],
+        }
+
+    def _data(self, action: Action[Any, Any], types: _Types) -> Schema:
+        """The schema of the action's ``data``: a model consumer's serializer output field by
+        field, else what pydantic says of ``T``."""
+        data_type = action.signature.data_type
+        origin = typing.get_origin(data_type) or data_type
+        schema = types.schema(_identifier(repr(_data_type(data_type))), "serialization")
+        consumer: type[AsyncAPIConsumer] = self.consumer
+        if not issubclass(consumer, GenericModelConsumer):
+            return schema
+        # Narrowed by issubclass, its type arguments are unknown to pyright.
+        row = serializer_schema(typing.cast("Any", consumer))
+        if origin is ReturnDict:
+            return row
+        if origin is ReturnList:
+            return {"type": "array", "items": row}
+        if isinstance(origin, type) and issubclass(origin, Page):
+            page = copy.deepcopy(types.resolve(schema))
+            page["properties"]["results"]["items"] = row
+            return page
+        return schema
+
+    def _message(self, title: str, payload: Schema) -> dict[str, Any]:
+        if self.stream is not None:
+            payload = {
+                "type": "object",
+                "properties": {"stream": {"const": self.stream}, "payload": payload},
+                "required": ["stream", "payload"],
+            }
+        return {
+            "title": title,
+            "payload": payload,
+            "correlationId": {"$ref": "#/components/correlationIds/requestId"},
+        }
+
+
+def _data_type(data_type: object) -> object:
+    """``data_type`` as pydantic can read it: DRF's containers as the dict or list they are."""
+    origin = typing.get_origin(data_type) or data_type
+    if origin is ReturnDict:
+        return dict[str, Any]
+    if origin is ReturnList:
+        return list[Any]
+    return data_type
+
+
+def _reply(name: str, data: Schema) -> Schema:
+    return {
+        "type": "object",
+        "properties": {
+            "errors": {"type": "array", "maxItems": 0},
+            "data": data,
+            "action": {"const": name},
+            "response_status": {"type": "integer", "minimum": 200, "maximum": 299},
+            "request_id": _REQUEST_ID,
+        },
+        "required": ["errors", "data", "action", "response_status", "request_id"],
+    }
+
+
+def serializer_schema(consumer: type[GenericModelConsumer[Any, Any]]) -> Schema:
+    """The JSON Schema of one row of ``consumer``'s serializer output, field by field (each
+    field DRF writes out is in every row; write-only ones never are)."""
+    # The class's own serializer_class, set when it was created from its type parameters.
+    serializer: BaseSerializer[Any] = consumer.serializer_class()  # pyright: ignore[reportGeneralTypeIssues]
+    mapped: dict[str, Any] = AutoSchema().map_serializer(serializer)  # pyright: ignore[reportUnknownMemberType]  # DRF's stubs leave its parameter's type argument out
+    fields: dict[str, Any] = mapped["properties"]
+    written = {name: field for name, field in fields.items() if not field.get("writeOnly")}
+    return {
+        "type": "object",
+        "properties": _json_schema(written),
+        "required": list(written),
+    }
+
+
+def _json_schema(openapi: object) -> Any:  # JSON, as DRF's OpenAPI mapping gives it
+    """An OpenAPI 3.0 schema as JSON Schema: ``nullable`` becomes a ``null`` alternative."""
+    if isinstance(openapi, list):
+        return [_json_schema(item) for item in typing.cast("list[object]", openapi)]
+    if not isinstance(openapi, dict):
+        return openapi
+    schema = {k: _json_schema(v) for k, v in typing.cast("dict[str, object]", openapi).items()}
+    if schema.pop("nullable", False):
+        return {"anyOf": [schema, {"type": "null"}]}
+    return schema
+
+
+def _error_envelope() -> Schema:
+    return {
+        "type": "object",
+        "properties": {
+            "errors": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"anyOf": [{"type": "string"}, _FIELD_ERRORS]},
+            },
+            "data": {"type": "null"},
+            "action": {"type": ["string", "null"]},
+            "response_status": {"enum": list(ERROR_STATUSES)},
+            "request_id": _REQUEST_ID,
+        },
+        "required": ["errors", "data", "action", "response_status", "request_id"],
+    }
+
+
+def _summary(action: Action[Any, Any]) -> str:
+    doc = (action.__doc__ or "").strip()
+    return doc.split("\n\n")[0].replace("\n", " ") if doc else f"The {action.name} action."
+
+
+def _identifier(*parts: str | None) -> str:
+    """A component key from ``parts`` (AsyncAPI keys are letters, digits, ``.``, ``_``, ``-``)."""
+    text = "_".join(part for part in parts if part)
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "root"
