@@ -1,6 +1,7 @@
 """typed_dcrf.schema: the AsyncAPI 3.0 document of the real servers' routing, accepted by the
 official parser (@asyncapi/parser, pinned in tests/js) and checked for what it does not check:
-every action one operation, every reply its own channel's, the model's fields named."""
+every action one operation, every reply its own channel's, the model's fields named, and the
+events of subscriptions and pages of streams."""
 
 from __future__ import annotations
 
@@ -15,13 +16,14 @@ from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import path, re_path
 from rest_framework import serializers
 
+from examples.live import Dashboard
 from tests.app.models import Item
 from tests.app.serializers import ItemSerializer
 from tests.node import JS, node_with_packages
 from tests.server.asgi import application
 from tests.server.consumers import EchoConsumer, ItemConsumer
 from tests.server.process import run_unmeasured
-from typed_dcrf import Demultiplexer, ModelConsumer, PaginatedModelConsumer
+from typed_dcrf import Demultiplexer, ModelConsumer, PaginatedModelConsumer, StreamedListModelMixin
 from typed_dcrf.schema import asyncapi_document, websocket_routes
 
 ITEM_FIELDS = ["id", "name", "slug", "uuid", "done", "owner"]
@@ -44,6 +46,12 @@ class ColouredItemSerializer(serializers.ModelSerializer[Item]):
 
 
 class ColouredItems(ModelConsumer[Item, ColouredItemSerializer]):
+    pass
+
+
+class StreamedItems(
+    StreamedListModelMixin[Item, ItemSerializer], ModelConsumer[Item, ItemSerializer]
+):
     pass
 
 
@@ -95,13 +103,18 @@ def test_every_action_is_one_operation_replying_on_its_own_channel(
 ) -> None:
     channels, operations = document["channels"], document["operations"]
     assert channels["ws_items"]["address"] == "/ws/items/"
-    served = sorted(op for op in operations if op.startswith("ws_items."))
+    served = sorted(op for op in operations if op.startswith("ws_items."))  # no events
     assert served == sorted(f"ws_items.{name}" for name in ItemConsumer.actions)
     for key, operation in operations.items():
         channel = operation["channel"]["$ref"]
-        assert operation["action"] == "receive"
-        assert operation["reply"]["channel"]["$ref"] == channel
-        for message in [*operation["messages"], *operation["reply"]["messages"]]:
+        if operation["action"] == "send":  # events: no reply
+            assert key.endswith(".events")
+            assert "reply" not in operation
+        else:
+            assert operation["action"] == "receive"
+            assert operation["reply"]["channel"]["$ref"] == channel
+        replies = operation.get("reply", {}).get("messages", [])
+        for message in [*operation["messages"], *replies]:
             owner, _, name = message["$ref"].rpartition("/messages/")
             assert owner == channel, key
             assert name in channels[channel.rsplit("/", 1)[1]]["messages"], key
@@ -155,3 +168,52 @@ def test_a_stream_wraps_its_payloads(document: dict[str, Any]) -> None:
     assert request["properties"]["payload"]["properties"]["text"]["type"] == "string"
     error = echo["messages"]["error"]["payload"]["properties"]["payload"]
     assert error["properties"]["response_status"]["enum"] == [400, 401, 403, 404, 405, 429, 500]
+
+
+def test_subscriptions_send_their_events(document: dict[str, Any]) -> None:
+    """A list subscription: 206 pages of rows before its reply, then changes and deletes of
+    rows, numbered by seq; an instance subscription's rows are only ever updated."""
+    tasks = document["channels"]["ws_tasks"]["messages"]
+    operations = document["operations"]
+    subscribe = operations["ws_tasks.subscribe_list"]["reply"]["messages"]
+    assert [m["$ref"].rsplit("/", 1)[1] for m in subscribe] == [
+        "subscribe_list_page",
+        "subscribe_list_reply",
+        "error",
+    ]
+    page = tasks["subscribe_list_page"]["payload"]["properties"]
+    assert page["response_status"] == {"const": 206}
+    assert "results" in page["data"]["properties"]
+    events = operations["ws_tasks.subscribe_list.events"]
+    assert events["action"] == "send"
+    names = [m["$ref"].rsplit("/", 1)[1] for m in events["messages"]]
+    assert names == ["subscribe_list_change", "subscribe_list_delete"]
+    change = tasks["subscribe_list_change"]["payload"]["properties"]
+    assert change["action"] == {"enum": ["create", "update"]}
+    assert change["seq"]["type"] == "integer"
+    deleted = tasks["subscribe_list_delete"]["payload"]["properties"]
+    assert (deleted["response_status"], deleted["data"]["required"]) == ({"const": 204}, ["pk"])
+    instance = tasks["subscribe_instance_change"]["payload"]["properties"]
+    assert instance["action"] == {"const": "update"}
+    assert "seq" not in instance
+
+
+def test_observers_events_carry_their_payload_type() -> None:
+    document = asyncapi_document({"/ws/dashboard/": Dashboard}, title="dashboard")
+    messages = document["channels"]["ws_dashboard"]["messages"]
+    item = messages["items_change"]["payload"]["properties"]["data"]
+    assert item == {"$ref": "#/components/schemas/ItemOut"}
+    assert set(document["components"]["schemas"]["ItemOut"]["properties"]) == {"id", "name", "done"}
+    news = messages["news_event"]["payload"]["properties"]
+    assert news["action"] == {"const": "announcement"}
+    assert "news_delete" not in messages
+
+
+def test_a_stream_sends_pages_then_its_end() -> None:
+    document = asyncapi_document({"/ws/streamed/": StreamedItems}, title="streamed")
+    messages = document["channels"]["ws_streamed"]["messages"]
+    page = messages["stream_list_page"]["payload"]["properties"]["data"]
+    assert list(page["properties"]["results"]["items"]["properties"]) == ITEM_FIELDS
+    end = messages["stream_list_reply"]["payload"]["properties"]["data"]
+    definition = document["components"]["schemas"][end["$ref"].rsplit("/", 1)[1]]
+    assert set(definition["properties"]) == {"count", "cancelled", "end"}

@@ -52,6 +52,8 @@ class Observer(Generic[T]):
     def __init__(self, identity: str, data_type: object) -> None:
         self.identity: str = _unique(identity)
         """Unique among this process's observers; its groups are named after it."""
+        self.data_type: object = data_type
+        """``T``, the payload's type (a runtime type form)."""
         self.codec: Codec = Codec(data_type)
         """The payload's JSON: ``T`` out, and back in for the test client."""
         self.subscriptions: int = 0

@@ -13,6 +13,7 @@ import copy
 import re
 import typing
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeAlias
 
 from pydantic import TypeAdapter
@@ -24,14 +25,21 @@ from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
 from typed_dcrf.actions import Action
 from typed_dcrf.consumers import AsyncAPIConsumer
 from typed_dcrf.generics import GenericModelConsumer
+from typed_dcrf.instances import ObserveInstanceMixin
+from typed_dcrf.lists import ObserveListMixin
 from typed_dcrf.multiplex import Demultiplexer
+from typed_dcrf.observers import Observer, SignalObserver
+from typed_dcrf.observing import ObservedModel, ObservedSignal
 from typed_dcrf.pagination import Page
+from typed_dcrf.streaming import StreamedListModelMixin
 
 ASYNCAPI_VERSION = "3.0.0"
 ERROR_STATUSES = (400, 401, 403, 404, 405, 429, 500)
 """What any action may answer instead of its success: bad arguments, refused, missing,
 unknown action, throttled, server error."""
 REF_TEMPLATE = "#/components/schemas/{model}"
+PAGE = Page[dict[str, Any]]
+"""The data of a 206 page of rows (``stream_list``, ``subscribe_list``)."""
 
 Schema: TypeAlias = dict[str, Any]
 """A JSON Schema (values are JSON; typed ``Any`` as pydantic and DRF produce them)."""
@@ -135,6 +143,15 @@ class _Types:
     def add(self, key: str, mode: JsonSchemaMode, adapter: TypeAdapter[Any]) -> None:
         self._adapters.setdefault((key, mode), adapter)
 
+    def add_type(self, data_type: object) -> None:
+        """A data type, to serialize (a runtime type form, compiled by its codec already)."""
+        readable = _data_type(data_type)
+        adapter = TypeAdapter[Any](typing.cast("Any", readable))
+        self.add(_identifier(repr(readable)), "serialization", adapter)
+
+    def data(self, data_type: object) -> Schema:
+        return self.schema(_identifier(repr(_data_type(data_type))), "serialization")
+
     def generate(self) -> None:
         inputs: list[tuple[str, JsonSchemaMode, TypeAdapter[Any]]] = [
             (key, mode, adapter) for (key, mode), adapter in self._adapters.items()
@@ -161,14 +178,15 @@ class _Channel:
         self.stream = stream
         self.id = _identifier(address, stream)
         self.actions = sorted(consumer.actions.items())
+        self.events = _events_of(consumer)
 
     def register(self, types: _Types) -> None:
         for name, action in self.actions:
             types.add(self._arguments_key(name), "validation", action.signature.arguments)
-            data_type = _data_type(action.signature.data_type)
-            # A runtime type form, compiled by the action's own codec already.
-            adapter = TypeAdapter[Any](typing.cast("Any", data_type))
-            types.add(_identifier(repr(data_type)), "serialization", adapter)
+            types.add_type(action.signature.data_type)
+        for _name, event in self.events:
+            types.add_type(event.observer.data_type)
+        types.add_type(PAGE)
 
     def channel(self, types: _Types) -> dict[str, Any]:
         messages = {"error": self._message("error", _error_envelope())}
@@ -177,8 +195,16 @@ class _Channel:
             messages[f"{key}_request"] = self._message(
                 f"{name} request", self._request(name, types)
             )
-            data = self._data(action, types)
+            data = self._data(action.signature.data_type, types)
             messages[f"{key}_reply"] = self._message(f"{name} reply", _reply(name, data))
+            if _streams_pages(action):
+                page = self._data(PAGE, types)
+                messages[f"{key}_page"] = self._message(f"{name} page", _reply(name, page, 206))
+        for name, event in self.events:
+            key = _identifier(name)
+            row = self._data(event.observer.data_type, types)
+            for kind, payload in _event_payloads(event, row).items():
+                messages[f"{key}_{kind}"] = self._message(f"{name} {kind}", payload)
         channel: dict[str, Any] = {"address": self.address, "messages": messages}
         if self.stream is not None:
             channel["description"] = f"Stream {self.stream!r} of a multiplexed socket."
@@ -198,13 +224,28 @@ class _Channel:
                     "reply": {
                         "channel": here,
                         "messages": [
-                            {"$ref": f"{messages}/{_identifier(name)}_reply"},
-                            {"$ref": f"{messages}/error"},
-                        ],
+                            {"$ref": f"{messages}/{_identifier(name)}_{kind}"}
+                            for kind in (["page"] if _streams_pages(action) else []) + ["reply"]
+                        ]
+                        + [{"$ref": f"{messages}/error"}],
                     },
                 },
             )
             for name, action in self.actions
+        ] + [
+            (
+                f"{self.id}.{_identifier(name)}.events",
+                {
+                    "action": "send",
+                    "channel": here,
+                    "summary": f"The events of the {name} subscriptions, with their request_id.",
+                    "messages": [
+                        {"$ref": f"{messages}/{_identifier(name)}_{kind}"}
+                        for kind in _event_payloads(event, {})
+                    ],
+                },
+            )
+            for name, event in self.events
         ]
 
     def _arguments_key(self, name: str) -> str:
@@ -222,12 +263,11 @@ class _Channel:
             "required": ["action", *arguments.get("required", [])],
         }
 
-    def _data(self, action: Action[Any, Any], types: _Types) -> Schema:
-        """The schema of the action's ``data``: a model consumer's serializer output field by
-        field, else what pydantic says of ``T``."""
-        data_type = action.signature.data_type
+    def _data(self, data_type: object, types: _Types) -> Schema:
+        """The schema of ``data_type`` in this channel: a model consumer's serializer output
+        field by field, else what pydantic says of it."""
         origin = typing.get_origin(data_type) or data_type
-        schema = types.schema(_identifier(repr(_data_type(data_type))), "serialization")
+        schema = types.data(data_type)
         consumer: type[AsyncAPIConsumer] = self.consumer
         if not issubclass(consumer, GenericModelConsumer):
             return schema
@@ -267,18 +307,84 @@ def _data_type(data_type: object) -> object:
     return data_type
 
 
-def _reply(name: str, data: Schema) -> Schema:
+def _reply(name: str | Schema, data: Schema, status: int | Schema | None = None) -> Schema:
+    """A success envelope: ``name`` the action (or its schema), ``status`` the one status (or
+    its schema; by default, any 2xx)."""
+    if status is None:
+        status = {"type": "integer", "minimum": 200, "maximum": 299}
     return {
         "type": "object",
         "properties": {
             "errors": {"type": "array", "maxItems": 0},
             "data": data,
-            "action": {"const": name},
-            "response_status": {"type": "integer", "minimum": 200, "maximum": 299},
+            "action": {"const": name} if isinstance(name, str) else name,
+            "response_status": {"const": status} if isinstance(status, int) else status,
             "request_id": _REQUEST_ID,
         },
         "required": ["errors", "data", "action", "response_status", "request_id"],
     }
+
+
+_DELETED: Schema = {
+    "type": "object",
+    "properties": {"pk": {"description": "The deleted row's primary key."}},
+    "required": ["pk"],
+}
+
+
+def _event_payloads(event: Event, row: Schema) -> dict[str, Schema]:
+    """The frames of ``event``'s subscriptions: changed rows (``create``/``update``, 200) and
+    deletes (204, ``{"pk"}``) of a model observer, or a signal observer's payloads (200)."""
+    observer = event.observer
+    if isinstance(observer, SignalObserver):
+        return {"event": _reply(observer.action, row, 200)}
+    changed = _reply({"enum": ["create", "update"]} if event.creates else "update", row, 200)
+    deleted = _reply("delete", _DELETED, 204)
+    if event.seq:
+        for payload in (changed, deleted):
+            payload["properties"]["seq"] = {
+                "type": "integer",
+                "description": "The change's version (with `seq: true`): `since` resumes after it.",
+            }
+    return {"change": changed, "delete": deleted}
+
+
+@dataclass(frozen=True)
+class Event:
+    """Events a consumer's subscriptions receive: an observer's, what they may be, and
+    whether ``seq`` may number them (list subscriptions)."""
+
+    observer: Observer[Any]
+    creates: bool = True
+    """Whether a row may arrive as a ``create`` (not for an instance subscription)."""
+    seq: bool = False
+
+
+def _events_of(consumer: type[AsyncAPIConsumer]) -> list[tuple[str, Event]]:
+    """The consumer's events, by the name of what subscribes to them: ``subscribe_instance``,
+    ``subscribe_list`` and each ``observe()`` or ``observe_signal()`` attribute."""
+    events: list[tuple[str, Event]] = []
+    if issubclass(consumer, ObserveInstanceMixin):
+        events.append(("subscribe_instance", Event(consumer.instance_observer, creates=False)))
+    if issubclass(consumer, ObserveListMixin):
+        events.append(("subscribe_list", Event(consumer.list_observer, seq=True)))
+    declared: dict[str, Observer[Any]] = {}
+    for klass in reversed(consumer.__mro__):
+        for name, value in vars(klass).items():
+            if isinstance(value, ObservedModel | ObservedSignal):
+                # isinstance leaves a generic class's type arguments unknown to pyright.
+                attribute: ObservedModel[Any, Any] | ObservedSignal[Any] = value  # pyright: ignore[reportUnknownVariableType]
+                declared[name] = attribute.observer
+    events += [(name, Event(observer)) for name, observer in sorted(declared.items())]
+    return events
+
+
+def _streams_pages(action: Action[Any, Any]) -> bool:
+    """Whether the action sends 206 pages before its reply (``stream_list``, ``subscribe_list``)."""
+    return action.func in (
+        StreamedListModelMixin.stream_list.func,
+        ObserveListMixin.subscribe_list.func,
+    )
 
 
 def serializer_schema(consumer: type[GenericModelConsumer[Any, Any]]) -> Schema:
