@@ -5,14 +5,18 @@ events of subscriptions and pages of streams."""
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
+import yaml
 from channels.auth import AuthMiddlewareStack
 from channels.routing import ProtocolTypeRouter, URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
+from django.core.management import CommandError, call_command
 from django.urls import path, re_path
 from rest_framework import serializers
 
@@ -217,3 +221,34 @@ def test_a_stream_sends_pages_then_its_end() -> None:
     end = messages["stream_list_reply"]["payload"]["properties"]["data"]
     definition = document["components"]["schemas"][end["$ref"].rsplit("/", 1)[1]]
     assert set(definition["properties"]) == {"count", "cancelled", "end"}
+
+
+ASGI = "tests.server.asgi.application"
+
+
+def test_the_command_writes_json_and_yaml(settings: Any, tmp_path: Path) -> None:
+    settings.ASGI_APPLICATION = ASGI
+    out = io.StringIO()
+    call_command("asyncapi", "--title", "tests", stdout=out)
+    written = json.loads(out.getvalue())
+    assert written == asyncapi_document(websocket_routes(application), title="tests")
+    target = tmp_path / "asyncapi.yaml"
+    call_command(
+        "asyncapi", "--output", str(target), "--api-version", "2.1.0", stderr=io.StringIO()
+    )
+    as_yaml = yaml.safe_load(target.read_text())
+    assert as_yaml["info"] == {"title": "tests.server.asgi", "version": "2.1.0"}
+    assert as_yaml["channels"] == written["channels"]
+
+
+def test_the_command_says_what_it_lacks(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    del settings.ASGI_APPLICATION
+    with pytest.raises(CommandError, match="Set ASGI_APPLICATION"):
+        call_command("asyncapi")
+    settings.ASGI_APPLICATION = "tests.test_schema.plain_asgi_app"
+    with pytest.raises(CommandError, match="routes no websocket to a typed_dcrf consumer"):
+        call_command("asyncapi")
+    settings.ASGI_APPLICATION = ASGI
+    monkeypatch.setitem(sys.modules, "yaml", None)  # PyYAML not installed
+    with pytest.raises(CommandError, match="pip install pyyaml"):
+        call_command("asyncapi", "--format", "yaml")
