@@ -165,7 +165,7 @@ def test_arguments_and_results_come_from_the_signature(document: dict[str, Any])
 
 
 def test_a_stream_wraps_its_payloads(document: dict[str, Any]) -> None:
-    echo = document["channels"]["ws__echo"]
+    echo = document["channels"]["ws.echo"]
     assert echo["address"] == "/ws/"
     request = echo["messages"]["echo_request"]["payload"]
     assert request["properties"]["stream"] == {"const": "echo"}

@@ -176,7 +176,7 @@ class _Channel:
         self.address = address
         self.consumer = consumer
         self.stream = stream
-        self.id = _identifier(address, stream)
+        self.id = _identifier(address) + (f".{_identifier(stream)}" if stream else "")
         self.actions = sorted(consumer.actions.items())
         self.events = _events_of(consumer)
 
@@ -437,7 +437,6 @@ def _summary(action: Action[Any, Any]) -> str:
     return doc.split("\n\n")[0].replace("\n", " ") if doc else f"The {action.name} action."
 
 
-def _identifier(*parts: str | None) -> str:
-    """A component key from ``parts`` (AsyncAPI keys are letters, digits, ``.``, ``_``, ``-``)."""
-    text = "_".join(part for part in parts if part)
+def _identifier(text: str) -> str:
+    """A component key from ``text`` (AsyncAPI keys are letters, digits, ``.``, ``_``, ``-``)."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "root"
