@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 import shutil
 import subprocess
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.server.process import ROOT
+from tests.server.process import ROOT, run_unmeasured
 
 JS = ROOT / "tests" / "js"
 STAMP = JS / "node_modules" / ".typed-dcrf-installed"
@@ -55,3 +58,14 @@ def node_with_packages() -> str:
                 pytest.fail(f"npm ci failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
             STAMP.write_text(wanted)
     return node
+
+
+def asyncapi_problems(document: dict[str, Any], directory: Path) -> list[dict[str, str]]:
+    """The errors and warnings the official AsyncAPI parser finds in ``document``."""
+    written = directory / "asyncapi.json"
+    written.write_text(json.dumps(document))
+    command = [node_with_packages(), str(JS / "asyncapi_validate.mjs"), str(written)]
+    done = run_unmeasured(command, cwd=JS)
+    assert done.returncode == 0, done.stdout + done.stderr
+    diagnostics: list[dict[str, str]] = [json.loads(line) for line in done.stdout.splitlines()]
+    return [d for d in diagnostics if d["severity"] in ("error", "warning")]

@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import urllib.request
 import uuid
 from collections.abc import AsyncGenerator, Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack, asynccontextmanager
@@ -27,7 +28,14 @@ from websockets.asyncio.client import connect
 from websockets.typing import Origin
 
 from tests.conftest import require
-from tests.server.process import ROOT, Running, Server, serve, unmeasured_environment
+from tests.node import asyncapi_problems
+from tests.server.process import (
+    ROOT,
+    Running,
+    Server,
+    serve,
+    unmeasured_environment,
+)
 from typed_dcrf.types import JSONObject
 
 DEMO = ROOT / "examples" / "demo"
@@ -280,3 +288,15 @@ async def test_an_anonymous_socket_reads_and_is_refused_writes(demo: Running) ->
     page, subscribed = await ask(url, [subscribe], 2)
     assert page["response_status"] == 206
     assert subscribed["response_status"] == 201
+
+
+def test_the_demo_serves_its_asyncapi_document(demo: Running, tmp_path: Path) -> None:
+    """/asyncapi.json: the board's two streams, typed from the consumers, accepted by the
+    official parser."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{demo.port}/asyncapi.json", timeout=10) as got:
+        document = json.loads(got.read())
+    assert list(document["channels"]) == ["ws.tasks", "ws.me"]
+    rename = document["channels"]["ws.tasks"]["messages"]["rename_request"]["payload"]
+    title = rename["properties"]["payload"]["properties"]["title"]
+    assert (title["minLength"], title["maxLength"]) == (1, 80)
+    assert asyncapi_problems(document, tmp_path) == []

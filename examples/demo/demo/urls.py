@@ -6,10 +6,11 @@ from django.contrib.auth.views import LoginView, LogoutView
 from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 from django.urls import path
 
-from board.views import index
+from board.views import asyncapi, index
 
 urlpatterns = [
     path("", index, name="index"),
+    path("asyncapi.json", asyncapi, name="asyncapi"),
     path("login/", LoginView.as_view(template_name="board/login.html"), name="login"),
     path("logout/", LogoutView.as_view(), name="logout"),
     *staticfiles_urlpatterns(),
