@@ -27,7 +27,8 @@ from tests.node import asyncapi_problems
 from tests.server.asgi import application
 from tests.server.consumers import EchoConsumer, ItemConsumer
 from typed_dcrf import Demultiplexer, ModelConsumer, PaginatedModelConsumer, StreamedListModelMixin
-from typed_dcrf.schema import asyncapi_document, websocket_routes
+from typed_dcrf.routes import websocket_routes
+from typed_dcrf.schema import asyncapi_document
 
 ITEM_FIELDS = ["id", "name", "slug", "uuid", "done", "owner"]
 # django-stubs type path() for views only, not for the ASGI applications channels routes.

@@ -14,7 +14,7 @@ import re
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeAlias
+from typing import Any, TypeAlias
 
 from pydantic import TypeAdapter
 from pydantic.json_schema import JsonSchemaMode
@@ -31,6 +31,7 @@ from typed_dcrf.multiplex import Demultiplexer
 from typed_dcrf.observers import Observer, SignalObserver
 from typed_dcrf.observing import ObservedModel, ObservedSignal
 from typed_dcrf.pagination import Page
+from typed_dcrf.routes import Route
 from typed_dcrf.streaming import StreamedListModelMixin
 
 ASYNCAPI_VERSION = "3.0.0"
@@ -43,7 +44,6 @@ PAGE = Page[dict[str, Any]]
 
 Schema: TypeAlias = dict[str, Any]
 """A JSON Schema (values are JSON; typed ``Any`` as pydantic and DRF produce them)."""
-Route: TypeAlias = "type[AsyncAPIConsumer] | type[Demultiplexer]"
 
 _REQUEST_ID: Schema = {"description": "Any JSON value, echoed in every reply and event."}
 _FIELD_ERRORS: Schema = {
@@ -86,44 +86,6 @@ def asyncapi_document(
             },
         },
     }
-
-
-def websocket_routes(application: object) -> dict[str, Route]:
-    """The consumers an ASGI application routes websockets to, by path: through channels'
-    ``ProtocolTypeRouter``, middleware (``AuthMiddlewareStack``, origin validators) and
-    ``URLRouter`` (nested ones included)."""
-    found: dict[str, Route] = {}
-    _walk(application, "/", found)
-    return found
-
-
-def _walk(app: object, prefix: str, found: dict[str, Route]) -> None:
-    mapping = getattr(app, "application_mapping", None)
-    if isinstance(mapping, dict):  # ProtocolTypeRouter
-        _walk(typing.cast("dict[str, object]", mapping).get("websocket"), prefix, found)
-        return
-    routes = getattr(app, "routes", None)
-    if isinstance(routes, list):  # URLRouter, nested ones included
-        for route in typing.cast("list[_Route]", routes):
-            # Django's patterns: "ws/items/" (path) or "^ws/items/$" (re_path).
-            _walk(route.callback, prefix + str(route.pattern).lstrip("^").rstrip("$"), found)
-        return
-    served = getattr(app, "consumer_class", None)
-    if isinstance(served, type) and issubclass(served, AsyncAPIConsumer | Demultiplexer):
-        found[prefix] = served
-        return
-    # channels' middleware keep the application they wrap as `inner`, origin validators as
-    # `application`.
-    inner = getattr(app, "inner", None) or getattr(app, "application", None)
-    if inner is not None:
-        _walk(inner, prefix, found)
-
-
-class _Route(Protocol):
-    """A Django URL pattern in a ``URLRouter``: its pattern and the ASGI application."""
-
-    pattern: object
-    callback: object
 
 
 def _streams(served: Route) -> list[tuple[str | None, type[AsyncAPIConsumer]]]:

@@ -9,7 +9,8 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
-from typed_dcrf.schema import asyncapi_document, websocket_routes
+from typed_dcrf.routes import websocket_routes
+from typed_dcrf.schema import asyncapi_document
 
 
 @ensure_csrf_cookie

@@ -12,7 +12,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
 
-from typed_dcrf.schema import asyncapi_document, websocket_routes
+from typed_dcrf.routes import websocket_routes
+from typed_dcrf.schema import asyncapi_document
 
 
 class Command(BaseCommand):
