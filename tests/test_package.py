@@ -10,15 +10,12 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-import pytest
 from packaging.metadata import Metadata
 from trove_classifiers import classifiers
 
 from tests.server.process import ROOT, run_unmeasured
 
 TIMEOUT = 300
-# Both tests read one build, made once: on one worker (two would build in one tree at once).
-pytestmark = pytest.mark.xdist_group("package")
 
 
 def run(command: list[str]) -> None:
@@ -26,14 +23,16 @@ def run(command: list[str]) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-@pytest.fixture(scope="module")
-def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("dist")
-    run([sys.executable, "-m", "build", "--outdir", str(directory), str(ROOT)])
-    return directory
+def test_the_built_package(tmp_path: Path) -> None:
+    """One build (two at once would share the tree's build directory), checked as an index
+    checks it, then installed."""
+    dist = tmp_path / "dist"
+    run([sys.executable, "-m", "build", "--outdir", str(dist), str(ROOT)])
+    check_metadata(dist)
+    check_install(dist, tmp_path / "venv")
 
 
-def test_the_metadata_is_what_an_index_accepts(dist: Path) -> None:
+def check_metadata(dist: Path) -> None:
     [wheel] = dist.glob("*.whl")
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
@@ -57,11 +56,9 @@ def test_the_metadata_is_what_an_index_accepts(dist: Path) -> None:
     assert {"PKG-INFO", "README.md", "LICENSE", "pyproject.toml", "typed_dcrf/py.typed"} <= members
 
 
-def test_the_wheel_installs_into_a_fresh_environment_and_imports(
-    dist: Path, tmp_path: Path
-) -> None:
+def check_install(dist: Path, venv: Path) -> None:
+    """The wheel, with its dependencies, in a fresh virtual environment, where it imports."""
     [wheel] = dist.glob("*.whl")
-    venv = tmp_path / "venv"
     run([sys.executable, "-m", "venv", str(venv)])
     python = str(venv / "bin" / "python")
     run([python, "-m", "pip", "install", "--quiet", str(wheel)])
