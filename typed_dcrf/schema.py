@@ -10,6 +10,7 @@ operation whose reply is its success envelope or one of the error envelopes.
 from __future__ import annotations
 
 import copy
+import functools
 import re
 import typing
 from collections.abc import Mapping
@@ -109,10 +110,10 @@ class _Types:
         """A data type, to serialize (a runtime type form, compiled by its codec already)."""
         readable = _data_type(data_type)
         adapter = TypeAdapter[Any](typing.cast("Any", readable))
-        self.add(_identifier(repr(readable)), "serialization", adapter)
+        self.add(_type_key(data_type), "serialization", adapter)
 
     def data(self, data_type: object) -> Schema:
-        return self.schema(_identifier(repr(_data_type(data_type))), "serialization")
+        return self.schema(_type_key(data_type), "serialization")
 
     def generate(self) -> None:
         inputs: list[tuple[str, JsonSchemaMode, TypeAdapter[Any]]] = [
@@ -230,20 +231,26 @@ class _Channel:
         field by field, else what pydantic says of it."""
         origin = typing.get_origin(data_type) or data_type
         schema = types.data(data_type)
-        consumer: type[AsyncAPIConsumer] = self.consumer
-        if not issubclass(consumer, GenericModelConsumer):
+        if self._row is None:
             return schema
-        # Narrowed by issubclass, its type arguments are unknown to pyright.
-        row = serializer_schema(typing.cast("Any", consumer))
         if origin is ReturnDict:
-            return row
+            return self._row
         if origin is ReturnList:
-            return {"type": "array", "items": row}
+            return {"type": "array", "items": self._row}
         if isinstance(origin, type) and issubclass(origin, Page):
             page = copy.deepcopy(types.resolve(schema))
-            page["properties"]["results"]["items"] = row
+            page["properties"]["results"]["items"] = self._row
             return page
         return schema
+
+    @functools.cached_property
+    def _row(self) -> Schema | None:
+        """A model consumer's serializer row, mapped once (``None`` for other consumers)."""
+        consumer: type[AsyncAPIConsumer] = self.consumer
+        if not issubclass(consumer, GenericModelConsumer):
+            return None
+        # Narrowed by issubclass, its type arguments are unknown to pyright.
+        return serializer_schema(typing.cast("Any", consumer))
 
     def _message(self, title: str, payload: Schema) -> dict[str, Any]:
         if self.stream is not None:
@@ -257,6 +264,11 @@ class _Channel:
             "payload": payload,
             "correlationId": {"$ref": "#/components/correlationIds/requestId"},
         }
+
+
+def _type_key(data_type: object) -> str:
+    """The key a data type's schema is generated under."""
+    return _identifier(repr(_data_type(data_type)))
 
 
 def _data_type(data_type: object) -> object:
