@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
 
+from typed_dcrf.management.pyyaml import needs_pyyaml
 from typed_dcrf.routes import websocket_routes
 from typed_dcrf.schema import asyncapi_document
 
@@ -52,12 +53,8 @@ class Command(BaseCommand):
 
 
 def _yaml(document: dict[str, Any]) -> str:
-    try:
+    with needs_pyyaml():
         import yaml
-    except ImportError:
-        raise CommandError(
-            "YAML needs PyYAML: pip install pyyaml (or write --format json)."
-        ) from None
     # types-PyYAML leave a parameter of safe_dump partly unknown (its `width`).
     text: str = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)  # pyright: ignore[reportUnknownMemberType]
     return text

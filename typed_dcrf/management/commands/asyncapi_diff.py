@@ -11,6 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from typed_dcrf.breaking import breaking_changes
+from typed_dcrf.management.pyyaml import needs_pyyaml
 
 
 class Command(BaseCommand):
@@ -34,9 +35,7 @@ def _read(path: Path) -> dict[str, Any]:
     if path.suffix not in {".yaml", ".yml"}:
         document: dict[str, Any] = json.loads(text)
         return document
-    try:
+    with needs_pyyaml():
         import yaml
-    except ImportError:
-        raise CommandError("YAML needs PyYAML: pip install pyyaml.") from None
     loaded: dict[str, Any] = yaml.safe_load(text)
     return loaded
