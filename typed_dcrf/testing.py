@@ -74,6 +74,10 @@ def _no_op() -> None:
     pass
 
 
+def _idle() -> None:
+    """Run in the database thread once the work queued before it is done."""
+
+
 class _KeepConnections:
     """Makes channels' ``close_old_connections`` a no-op while any client awaits in the block
     (several clients may await at once; the first starts the patch, the last stops it)."""
@@ -196,9 +200,8 @@ class ApiClient:
         await self.communicator.send_input({"type": "websocket.disconnect", "code": 1000})
         await self.communicator.wait(self.timeout)
         # What the consumer sent to the database thread (an action cancelled as it closed) may
-        # still run there: wait for it (a no-op queued behind it), so that the test's database
-        # is left alone once it ends.
-        await sync_to_async(_no_op)()
+        # still run there: wait for it, so that the test's database is left alone once it ends.
+        await sync_to_async(_idle)()
 
     async def send(self, frame: JSONValue) -> None:
         """Send ``frame`` as one JSON text frame (the payload of a ``stream_name`` frame)."""
