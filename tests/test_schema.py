@@ -118,14 +118,49 @@ def test_every_action_is_one_operation_replying_on_its_own_channel(
             assert name in channels[channel.rsplit("/", 1)[1]]["messages"], key
 
 
+def component(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """The component schema ``schema`` refers to."""
+    found: dict[str, Any] = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return found
+
+
 def test_a_crud_reply_names_the_serializers_fields(document: dict[str, Any]) -> None:
+    """The serializer's row is one component, named after the serializer, for every action,
+    page and event of every channel that serves it."""
     messages = document["channels"]["ws_items"]["messages"]
-    row = messages["retrieve_reply"]["payload"]["properties"]["data"]
+    ref = messages["retrieve_reply"]["payload"]["properties"]["data"]
+    assert ref == {"$ref": "#/components/schemas/ItemSerializer"}
+    row = component(document, ref)
     assert list(row["properties"]) == ITEM_FIELDS
     assert row["required"] == ITEM_FIELDS
     assert row["properties"]["owner"] == {"anyOf": [{"type": "integer"}, {"type": "null"}]}
     listed = messages["list_reply"]["payload"]["properties"]["data"]
-    assert listed == {"type": "array", "items": row}
+    assert listed == {"type": "array", "items": ref}
+    observed = document["channels"]["ws.observed"]["messages"]
+    event = observed["subscribe_instance_change"]["payload"]["properties"]["payload"]
+    assert event["properties"]["data"] == ref
+
+
+def test_two_serializers_of_one_name_are_two_components() -> None:
+    class Clashing(ModelConsumer[Item, ColouredItemSerializer]):
+        pass
+
+    ColouredItemSerializer.__name__ = "ItemSerializer"  # as another app's serializer may be
+    try:
+        document = asyncapi_document(
+            {"/ws/items/": ItemConsumer, "/ws/clashing/": Clashing}, title="clash"
+        )
+    finally:
+        ColouredItemSerializer.__name__ = "ColouredItemSerializer"
+    replies = [
+        document["channels"][channel]["messages"]["retrieve_reply"]["payload"]["properties"]
+        for channel in ("ws_items", "ws_clashing")
+    ]
+    assert [reply["data"] for reply in replies] == [
+        {"$ref": "#/components/schemas/ItemSerializer"},
+        {"$ref": "#/components/schemas/ItemSerializer2"},
+    ]
+    assert list(component(document, replies[1]["data"])["properties"]) == ["id", "name", "colour"]
 
 
 def test_a_page_holds_serializer_rows() -> None:
@@ -133,7 +168,7 @@ def test_a_page_holds_serializer_rows() -> None:
     messages = document["channels"]["ws_pages"]["messages"]
     page = messages["list_reply"]["payload"]["properties"]["data"]
     assert set(page["properties"]) == {"results", "count", "limit", "offset"}
-    assert list(page["properties"]["results"]["items"]["properties"]) == ITEM_FIELDS
+    assert page["properties"]["results"]["items"] == {"$ref": "#/components/schemas/ItemSerializer"}
     request = messages["list_request"]["payload"]
     assert {"limit", "offset"} <= set(request["properties"])
 
@@ -142,7 +177,7 @@ def test_a_row_has_the_fields_drf_writes_out() -> None:
     """Choices become an enum; a write-only field is never in a row."""
     document = asyncapi_document({"/ws/coloured/": ColouredItems}, title="coloured")
     reply = document["channels"]["ws_coloured"]["messages"]["retrieve_reply"]["payload"]
-    row = reply["properties"]["data"]
+    row = component(document, reply["properties"]["data"])
     assert list(row["properties"]) == ["id", "name", "colour"]
     assert row["properties"]["colour"] == {"enum": ["red", "blue"], "type": "string"}
 
@@ -211,7 +246,8 @@ def test_a_stream_sends_pages_then_its_end() -> None:
     document = asyncapi_document({"/ws/streamed/": StreamedItems}, title="streamed")
     messages = document["channels"]["ws_streamed"]["messages"]
     page = messages["stream_list_page"]["payload"]["properties"]["data"]
-    assert list(page["properties"]["results"]["items"]["properties"]) == ITEM_FIELDS
+    rows = page["properties"]["results"]["items"]
+    assert list(component(document, rows)["properties"]) == ITEM_FIELDS
     end = messages["stream_list_reply"]["payload"]["properties"]["data"]
     definition = document["components"]["schemas"][end["$ref"].rsplit("/", 1)[1]]
     assert set(definition["properties"]) == {"count", "cancelled", "end"}

@@ -10,7 +10,6 @@ operation whose reply is its success envelope or one of the error envelopes.
 from __future__ import annotations
 
 import copy
-import functools
 import re
 import typing
 from collections.abc import Mapping
@@ -126,6 +125,15 @@ class _Types:
     def schema(self, key: str, mode: JsonSchemaMode) -> Schema:
         return self._schemas[key, mode]
 
+    def define(self, name: str, schema: Schema) -> Schema:
+        """A reference to ``schema``, a component named ``name`` (or ``name2``... where another
+        schema has that name)."""
+        key, n = _identifier(name), 1
+        while self.definitions.setdefault(key, schema) != schema:
+            n += 1
+            key = f"{_identifier(name)}{n}"
+        return {"$ref": REF_TEMPLATE.format(model=key)}
+
     def resolve(self, schema: Schema) -> Schema:
         """``schema``, or the definition it refers to."""
         ref = schema.get("$ref")
@@ -152,20 +160,21 @@ class _Channel:
         types.add_type(PAGE)
 
     def channel(self, types: _Types) -> dict[str, Any]:
+        row = self._row(types)
         messages = {"error": self._message("error", _error_envelope())}
         for name, action in self.actions:
             key = _identifier(name)
             messages[f"{key}_request"] = self._message(
                 f"{name} request", self._request(name, types)
             )
-            data = self._data(action.signature.data_type, types)
+            data = _data(action.signature.data_type, types, row)
             messages[f"{key}_reply"] = self._message(f"{name} reply", _reply(name, data))
             if _streams_pages(action):
-                page = self._data(PAGE, types)
+                page = _data(PAGE, types, row)
                 messages[f"{key}_page"] = self._message(f"{name} page", _reply(name, page, 206))
         for name, event in self.events:
             key = _identifier(name)
-            row = self._data(event.observer.data_type, types)
+            row = _data(event.observer.data_type, types, row)
             for kind, payload in _event_payloads(event, row).items():
                 messages[f"{key}_{kind}"] = self._message(f"{name} {kind}", payload)
         channel: dict[str, Any] = {"address": self.address, "messages": messages}
@@ -226,31 +235,16 @@ class _Channel:
             "required": ["action", *arguments.get("required", [])],
         }
 
-    def _data(self, data_type: object, types: _Types) -> Schema:
-        """The schema of ``data_type`` in this channel: a model consumer's serializer output
-        field by field, else what pydantic says of it."""
-        origin = typing.get_origin(data_type) or data_type
-        schema = types.data(data_type)
-        if self._row is None:
-            return schema
-        if origin is ReturnDict:
-            return self._row
-        if origin is ReturnList:
-            return {"type": "array", "items": self._row}
-        if isinstance(origin, type) and issubclass(origin, Page):
-            page = copy.deepcopy(types.resolve(schema))
-            page["properties"]["results"]["items"] = self._row
-            return page
-        return schema
-
-    @functools.cached_property
-    def _row(self) -> Schema | None:
-        """A model consumer's serializer row, mapped once (``None`` for other consumers)."""
+    def _row(self, types: _Types) -> Schema | None:
+        """A reference to a model consumer's serializer row, a component (``None`` for other
+        consumers)."""
         consumer: type[AsyncAPIConsumer] = self.consumer
         if not issubclass(consumer, GenericModelConsumer):
             return None
         # Narrowed by issubclass, its type arguments are unknown to pyright.
-        return serializer_schema(typing.cast("Any", consumer))
+        model_consumer: type[GenericModelConsumer[Any, Any]] = typing.cast("Any", consumer)
+        serializer: type[BaseSerializer[Any]] = model_consumer.serializer_class  # pyright: ignore[reportGeneralTypeIssues]  # set when the class was created
+        return types.define(serializer.__name__, serializer_schema(model_consumer))
 
     def _message(self, title: str, payload: Schema) -> dict[str, Any]:
         if self.stream is not None:
@@ -264,6 +258,24 @@ class _Channel:
             "payload": payload,
             "correlationId": {"$ref": "#/components/correlationIds/requestId"},
         }
+
+
+def _data(data_type: object, types: _Types, row: Schema | None) -> Schema:
+    """The schema of ``data_type`` in a channel: a model consumer's serializer ``row`` where it
+    returns serializer output, else what pydantic says of it."""
+    origin = typing.get_origin(data_type) or data_type
+    schema = types.data(data_type)
+    if row is None:
+        return schema
+    if origin is ReturnDict:
+        return row
+    if origin is ReturnList:
+        return {"type": "array", "items": row}
+    if isinstance(origin, type) and issubclass(origin, Page):
+        page = copy.deepcopy(types.resolve(schema))
+        page["properties"]["results"]["items"] = row
+        return page
+    return schema
 
 
 def _type_key(data_type: object) -> str:
@@ -408,7 +420,7 @@ def _error_envelope() -> Schema:
 
 def _summary(action: Action[Any, Any]) -> str:
     doc = (action.__doc__ or "").strip()
-    return doc.split("\n\n")[0].replace("\n", " ") if doc else f"The {action.name} action."
+    return " ".join(doc.split("\n\n")[0].split()) if doc else f"The {action.name} action."
 
 
 def _identifier(text: str) -> str:
