@@ -1,5 +1,5 @@
-"""Node.js with the npm packages pinned in tests/js (dcrf-client, @asyncapi/parser), installed
-once for every test and worker that needs them."""
+"""Node.js with the npm packages pinned in tests/js (dcrf-client, @asyncapi/parser,
+typescript, ws), installed once for every test and worker that needs them."""
 
 from __future__ import annotations
 

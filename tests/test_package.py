@@ -1,7 +1,7 @@
 """The package as an index receives it: ``python -m build`` makes a wheel and an sdist whose
 metadata validates, with known classifiers (``Typing :: Typed`` among them) and the README as
-its description; the wheel carries ``py.typed`` and installs, with its dependencies, into a
-fresh virtual environment, where typed_dcrf imports."""
+its description; the wheel carries ``py.typed`` and the TypeScript client's runtime, and
+installs, with its dependencies, into a fresh virtual environment, where typed_dcrf imports."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def check_metadata(dist: Path) -> None:
         names = archive.namelist()
         [metadata_name] = [name for name in names if name.endswith(".dist-info/METADATA")]
         metadata = Metadata.from_email(archive.read(metadata_name), validate=True)
-    assert "typed_dcrf/py.typed" in names
+    assert {"typed_dcrf/py.typed", "typed_dcrf/client.ts"} <= set(names)
     assert metadata.name == "typed-dcrf"
     assert metadata.license_expression == "MIT"
     assert metadata.description_content_type == "text/markdown"
@@ -53,7 +53,7 @@ def check_metadata(dist: Path) -> None:
         members = {
             Path(name).relative_to(Path(name).parts[0]).as_posix() for name in archive.getnames()
         }
-    assert {"PKG-INFO", "README.md", "LICENSE", "pyproject.toml", "typed_dcrf/py.typed"} <= members
+    assert {"PKG-INFO", "README.md", "LICENSE", "pyproject.toml", "typed_dcrf/client.ts"} <= members
 
 
 def check_install(dist: Path, venv: Path) -> None:
@@ -66,6 +66,8 @@ def check_install(dist: Path, venv: Path) -> None:
         "import importlib.resources, typed_dcrf; "
         "from typed_dcrf import AsyncAPIConsumer, Response, action; "
         "assert importlib.resources.files('typed_dcrf').joinpath('py.typed').is_file(); "
-        "assert Response.ok(1).status == 200"
+        "assert Response.ok(1).status == 200; "
+        "from typed_dcrf.typescript import runtime; "
+        "assert 'export class Connection' in runtime()"
     )
     run([python, "-c", check])

@@ -8,13 +8,10 @@ from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
-from django.utils.module_loading import import_string
+from django.core.management.base import BaseCommand
 
+from typed_dcrf.management.project import project_document
 from typed_dcrf.management.pyyaml import needs_pyyaml
-from typed_dcrf.routes import websocket_routes
-from typed_dcrf.schema import asyncapi_document
 
 
 class Command(BaseCommand):
@@ -32,14 +29,7 @@ class Command(BaseCommand):
         parser.add_argument("--api-version", default="1.0.0", help="info.version (default: 1.0.0)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        path = getattr(settings, "ASGI_APPLICATION", None)
-        if not isinstance(path, str):
-            raise CommandError("Set ASGI_APPLICATION to the application whose routes to describe.")
-        routes = websocket_routes(import_string(path))
-        if not routes:
-            raise CommandError(f"{path} routes no websocket to a typed_dcrf consumer.")
-        title = options["title"] or path.rsplit(".", 1)[0]
-        document = asyncapi_document(routes, title=title, version=options["api_version"])
+        document = project_document(options["title"], options["api_version"])
         output: Path | None = options["output"]
         fmt = options["format"] or (
             "yaml" if output and output.suffix in {".yaml", ".yml"} else "json"
@@ -49,7 +39,7 @@ class Command(BaseCommand):
             self.stdout.write(text, ending="")
         else:
             output.write_text(text)
-            self.stderr.write(f"Wrote {output} ({len(routes)} routes).")
+            self.stderr.write(f"Wrote {output} ({len(document['channels'])} channels).")
 
 
 def _yaml(document: dict[str, Any]) -> str:

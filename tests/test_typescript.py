@@ -1,0 +1,203 @@
+"""typed_dcrf.typescript: the client generated from the real servers' AsyncAPI document compiles
+with ``tsc --strict`` (and the stricter options of tests/js/typescript/tsconfig.json) beside a
+sample and a file of refused misuses, and the sample runs under node against uvicorn and daphne:
+CRUD, a custom action, a stream of pages and events."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from tests.node import JS, node_with_packages
+from tests.server.asgi import application
+from tests.server.process import Running, run_unmeasured
+from typed_dcrf._typescript_types import Names, TypeWriter, comment, pascal
+from typed_dcrf.routes import websocket_routes
+from typed_dcrf.schema import asyncapi_document
+from typed_dcrf.typescript import runtime, typescript_client
+
+SOURCES = JS / "typescript"
+TSC_TIMEOUT = 60.0
+NODE_TIMEOUT = 30.0
+"""Seconds for the sample, which gives up by itself after 25 s (5 s for the events)."""
+
+
+@pytest.fixture(scope="module")
+def compiled() -> Iterator[Path]:
+    """A directory holding the generated api.ts, the sample and the type checks, compiled to
+    out/ (under tests/js, where node finds the ws package)."""
+    node = node_with_packages()
+    (JS / "build").mkdir(exist_ok=True)
+    directory = Path(tempfile.mkdtemp(dir=JS / "build"))
+    try:
+        for source in SOURCES.iterdir():
+            shutil.copy(source, directory)
+        document = asyncapi_document(websocket_routes(application), title="typed_dcrf tests")
+        (directory / "api.ts").write_text(typescript_client(document))
+        tsc = [node, str(JS / "node_modules" / "typescript" / "bin" / "tsc"), "-p", "."]
+        done = run_unmeasured(tsc, cwd=directory, timeout=TSC_TIMEOUT)
+        assert done.returncode == 0, done.stdout + done.stderr
+        yield directory
+    finally:
+        shutil.rmtree(directory)
+
+
+def test_the_client_compiles_with_strict_typescript(compiled: Path) -> None:
+    """tsc accepted api.ts, the sample, and every refusal in typecheck.ts was an error."""
+    assert sorted(p.name for p in (compiled / "out").iterdir()) == [
+        "api.js",
+        "sample.js",
+        "typecheck.js",
+    ]
+
+
+def test_the_client_runs_against_a_real_server(compiled: Path, server: Running) -> None:
+    slug = f"ts-{server.kind}"
+    run = [node_with_packages(), "out/sample.js", str(server.port), slug]
+    done = run_unmeasured(run, cwd=compiled, timeout=NODE_TIMEOUT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result: dict[str, Any] = json.loads(done.stdout)
+    plain, multiplexed = result["plain"], result["multiplexed"]
+    row = plain["created"]
+    assert row == {**row, "name": "milk", "slug": f"{slug}-item", "done": False, "owner": None}
+    assert plain == {
+        "created": row,
+        "fetched": row,
+        "patched": {**row, "done": True},
+        "listed": [{**row, "done": True}],
+        "sum": 3.5,
+        "deleted": None,
+        "missing": {"status": 404, "errors": ["Not found"], "action": "retrieve"},
+    }
+    first, second, third = (f"{slug} {n}" for n in ("first", "second", "third"))
+    assert multiplexed == {
+        "echoed": "héllo ✓",
+        # page_size 1: a page a row, and an empty page after the last full one
+        "pages": [[first], [second], []],
+        "subscribed": {"count": 2, "resumed": False},
+        "changes": [
+            {"action": "create", "title": third, "done": False},
+            {"action": "update", "title": third, "done": True},
+            {"action": "delete", "pk": multiplexed["deleted_pk"]},
+        ],
+        "deleted_pk": multiplexed["deleted_pk"],
+        "instance": [["update", 200], ["delete", 204]],
+    }
+
+
+@pytest.mark.parametrize(
+    ("schema", "expected"),
+    [
+        ({}, "unknown"),
+        ({"type": "string", "maxLength": 3}, "string"),
+        ({"type": "integer"}, "number"),
+        ({"type": ["string", "null"]}, "string | null"),
+        ({"const": "add"}, '"add"'),
+        ({"enum": ["red", "blue", 3]}, '"red" | "blue" | 3'),
+        ({"anyOf": [{"type": "integer"}, {"type": "null"}]}, "number | null"),
+        ({"anyOf": [{"type": "integer"}, {}]}, "unknown"),
+        ({"type": "array", "items": {"type": "boolean"}}, "boolean[]"),
+        ({"type": "array", "items": {"type": ["string", "null"]}}, "(string | null)[]"),
+        ({"type": "array", "maxItems": 0}, "[]"),
+        (
+            {"type": "array", "prefixItems": [{"type": "integer"}, {"type": "string"}]},
+            "[number, string, ...unknown[]]",
+        ),
+        (
+            {"type": "array", "prefixItems": [{"type": "integer"}], "maxItems": 1},
+            "[number]",
+        ),
+        ({"type": "object"}, "{ [key: string]: unknown }"),
+        ({"type": "object", "additionalProperties": False}, "Record<string, never>"),
+        (
+            {"type": "object", "additionalProperties": {"type": "integer"}},
+            "{ [key: string]: number }",
+        ),
+        (
+            {
+                "type": "object",
+                "properties": {"a": {"type": "integer", "description": "A."}, "b-c": {}},
+                "required": ["a"],
+            },
+            '{\n  /** A. */\n  a: number;\n  "b-c"?: unknown;\n}',
+        ),
+        ({"allOf": [{"$ref": "#/components/schemas/Row"}, {"type": "null"}]}, "Row & null"),
+    ],
+)
+def test_json_schema_as_typescript(schema: dict[str, Any], expected: str) -> None:
+    writer = TypeWriter({"Row": {"type": "object"}}, Names([]))
+    assert writer.type(schema) == expected
+
+
+def test_components_are_named_once_when_referred_to() -> None:
+    components = {
+        "JSONValue": {
+            "anyOf": [
+                {"type": "array", "items": {"$ref": "#/components/schemas/JSONValue"}},
+                {"type": "string"},
+            ]
+        },
+        "Page_dict_str__Any__": {"description": "One page.", "type": "object"},
+        "Unused": {"type": "string"},
+    }
+    writer = TypeWriter(components, Names(["Connection"]))
+    assert writer.type({"$ref": "#/components/schemas/JSONValue"}) == "JSONValue"
+    assert writer.type({"$ref": "#/components/schemas/Page_dict_str__Any__"}) == "PageDictStrAny"
+    assert writer.definitions() == (
+        "export type JSONValue = JSONValue[] | string;\n\n"
+        "/** One page. */\nexport type PageDictStrAny = { [key: string]: unknown };\n"
+    )
+    with pytest.raises(ValueError, match="#/components/schemas/Missing is not a schema"):
+        writer.type({"$ref": "#/components/schemas/Missing"})
+
+
+def test_names_are_identifiers_given_once() -> None:
+    names = Names(["Connection"])
+    assert [names.claim("Connection"), names.claim("WsItems"), names.claim("WsItems")] == [
+        "Connection2",
+        "WsItems",
+        "WsItems2",
+    ]
+    assert [pascal("ws.items", "subscribe_list"), pascal("/"), pascal("2fa")] == [
+        "WsItemsSubscribeList",
+        "T",
+        "T2fa",
+    ]
+
+
+def test_a_long_comment_is_wrapped() -> None:
+    assert comment("Ends */ here.") == "/** Ends *\\/ here. */\n"
+    wrapped = comment("word " * 30, "  ")
+    assert wrapped.startswith("  /**\n   * word")
+    assert all(len(line) <= 100 for line in wrapped.splitlines())
+
+
+def test_a_multiplexed_route_gets_a_member_per_stream() -> None:
+    document = asyncapi_document(websocket_routes(application), title="t")
+    code = typescript_client(document)
+    assert code.count(runtime()) == 1
+    route = code[code.index("export class WsClient {") :]
+    for stream, client in [("items", "WsItemsClient2"), ("echo", "WsEchoClient")]:
+        assert f"  readonly {stream}: {client};\n" in route
+        assert f"    this.{stream} = new {client}(connection);\n" in route
+
+
+def test_the_command_writes_the_client(settings: Any, tmp_path: Path) -> None:
+    settings.ASGI_APPLICATION = "tests.server.asgi.application"
+    out = io.StringIO()
+    call_command("typescript_client", "--title", "tests", stdout=out)
+    document = asyncapi_document(websocket_routes(application), title="tests")
+    assert out.getvalue() == typescript_client(document)
+    target = tmp_path / "api.ts"
+    err = io.StringIO()
+    call_command("typescript_client", "-o", str(target), stderr=err)
+    assert target.read_text().startswith("// The typed_dcrf client of tests.server.asgi 1.0.0")
+    assert err.getvalue() == f"Wrote {target} (8 channels).\n"
