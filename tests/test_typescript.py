@@ -5,23 +5,32 @@ CRUD, a custom action, a stream of pages and events."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
+import decimal
+import enum
 import io
 import json
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, NotRequired
 
 import pytest
 from django.core.management import call_command
+from pydantic import BaseModel, Field
+from typing_extensions import TypedDict
 
 from tests.node import JS, node_with_packages
 from tests.server.asgi import application
 from tests.server.process import Running, run_unmeasured
+from typed_dcrf import AsyncAPIConsumer, Response, action
 from typed_dcrf._typescript_types import Names, TypeWriter, comment, pascal
 from typed_dcrf.routes import websocket_routes
 from typed_dcrf.schema import asyncapi_document
+from typed_dcrf.types import JSONValue
 from typed_dcrf.typescript import runtime, typescript_client
 
 SOURCES = JS / "typescript"
@@ -201,3 +210,148 @@ def test_the_command_writes_the_client(settings: Any, tmp_path: Path) -> None:
     call_command("typescript_client", "-o", str(target), stderr=err)
     assert target.read_text().startswith("// The typed_dcrf client of tests.server.asgi 1.0.0")
     assert err.getvalue() == f"Wrote {target} (8 channels).\n"
+
+
+class Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+class Point(TypedDict):
+    x: int
+    label: NotRequired[str]
+
+
+@dataclasses.dataclass
+class Pair:
+    a: int
+    b: str | None = None
+
+
+class Named(BaseModel):
+    name: str
+    tags: list[str] = []
+
+
+class Types(AsyncAPIConsumer):
+    """An action per Python type: its argument and its reply are that type."""
+
+    @action
+    async def text(self, value: Annotated[str, Field(max_length=5, pattern="^a")]) -> Response[str]:
+        return Response.ok(value)
+
+    @action
+    async def bounded(self, value: Annotated[int, Field(ge=0, le=9)]) -> Response[int]:
+        return Response.ok(value)
+
+    @action
+    async def real(self, value: float) -> Response[float]:
+        return Response.ok(value)
+
+    @action
+    async def flag(self, value: bool | None) -> Response[bool | None]:
+        return Response.ok(value)
+
+    @action
+    async def literal(self, value: Literal["a", 1]) -> Response[Literal["a", 1]]:
+        return Response.ok(value)
+
+    @action
+    async def colour(self, value: Colour) -> Response[Colour]:
+        return Response.ok(value)
+
+    @action
+    async def when(self, value: datetime.datetime) -> Response[datetime.date]:
+        return Response.ok(value.date())
+
+    @action
+    async def ident(self, value: uuid.UUID) -> Response[uuid.UUID]:
+        return Response.ok(value)
+
+    @action
+    async def amount(self, value: decimal.Decimal) -> Response[decimal.Decimal]:
+        return Response.ok(value)
+
+    @action
+    async def pair(self, value: tuple[int, str]) -> Response[tuple[int, ...]]:
+        return Response.ok((value[0],))
+
+    @action
+    async def unique(self, value: set[int]) -> Response[list[int]]:
+        return Response.ok(sorted(value))
+
+    @action
+    async def counts(self, value: dict[str, int]) -> Response[dict[int, str]]:
+        return Response.ok({n: key for key, n in value.items()})
+
+    @action
+    async def either(self, value: int | str) -> Response[int | str]:
+        return Response.ok(value)
+
+    @action
+    async def point(self, value: Point) -> Response[Point]:
+        return Response.ok(value)
+
+    @action
+    async def pairs(self, value: Pair) -> Response[Pair]:
+        return Response.ok(value)
+
+    @action
+    async def named(self, value: Named) -> Response[Named]:
+        return Response.ok(value)
+
+    @action
+    async def anything(self, value: JSONValue) -> Response[object]:
+        return Response.ok(value)
+
+
+# An action's argument and reply as TypeScript, from the JSON Schema pydantic gives each (the
+# argument as it is validated, the reply as it is serialized).
+TYPES = {
+    "text": ("string", "string"),
+    "bounded": ("number", "number"),
+    "real": ("number", "number"),
+    "flag": ("boolean | null", "boolean | null"),
+    "literal": ('"a" | 1', '"a" | 1'),
+    "colour": ("Colour", "Colour"),
+    "when": ("string", "string"),
+    "ident": ("string", "string"),
+    "amount": ("number | string", "string"),
+    "pair": ("[number, string]", "number[]"),
+    "unique": ("number[]", "number[]"),
+    "counts": ("{ [key: string]: number }", "{ [key: string]: string }"),
+    "either": ("number | string", "number | string"),
+    "point": ("Point", "Point"),
+    # pydantic names a type twice where arguments and replies differ: in a reply, a field
+    # with a default is always there; in an argument, it may be left out.
+    "pairs": ("PairInput", "PairOutput"),
+    "named": ("NamedInput", "NamedOutput"),
+    "anything": ("JSONValue", "unknown"),
+}
+DEFINITIONS = {
+    "Colour": '"red" | "blue"',
+    "Point": "{\n  x: number;\n  label?: string;\n}",
+    "Pair-Input": "{\n  a: number;\n  b?: string | null;\n}",
+    "Pair-Output": "{\n  a: number;\n  b: string | null;\n}",
+    "Named-Input": "{\n  name: string;\n  tags?: string[];\n}",
+    "Named-Output": "{\n  name: string;\n  tags: string[];\n}",
+}
+
+
+def test_python_types_as_json_schema_and_typescript() -> None:
+    document = asyncapi_document({"/types/": Types}, title="types")
+    messages = document["channels"]["types"]["messages"]
+    components = document["components"]["schemas"]
+    writer = TypeWriter(components, Names([]))
+    written = {
+        name: (
+            writer.type(messages[f"{name}_request"]["payload"]["properties"]["value"]),
+            writer.type(messages[f"{name}_reply"]["payload"]["properties"]["data"]),
+        )
+        for name in Types.actions
+    }
+    assert written == TYPES
+    text = messages["text_request"]["payload"]["properties"]["value"]
+    assert (text["maxLength"], text["pattern"]) == (5, "^a")  # in the document, not in the type
+    for name, expected in DEFINITIONS.items():
+        assert writer.type(components[name]) == expected, name

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from pydantic import TypeAdapter
-from pydantic.json_schema import JsonSchemaMode
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
+from pydantic_core import core_schema
 from rest_framework.schemas.openapi import AutoSchema
 from rest_framework.serializers import BaseSerializer
 from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
@@ -118,7 +119,9 @@ class _Types:
         inputs: list[tuple[str, JsonSchemaMode, TypeAdapter[Any]]] = [
             (key, mode, adapter) for (key, mode), adapter in self._adapters.items()
         ]
-        schemas, definitions = TypeAdapter.json_schemas(inputs, ref_template=REF_TEMPLATE)
+        schemas, definitions = TypeAdapter.json_schemas(
+            inputs, ref_template=REF_TEMPLATE, schema_generator=_Generator
+        )
         self._schemas = {(str(key), mode): schema for (key, mode), schema in schemas.items()}
         self.definitions = definitions.get("$defs", {})
 
@@ -138,6 +141,21 @@ class _Types:
         """``schema``, or the definition it refers to."""
         ref = schema.get("$ref")
         return self.definitions[ref.rsplit("/", 1)[1]] if isinstance(ref, str) else schema
+
+
+class _Generator(GenerateJsonSchema):
+    """pydantic's JSON Schemas, where a field with a default is required in what is sent: the
+    reply writes it out all the same (a ``TypedDict``'s ``NotRequired`` key may be missing)."""
+
+    def field_is_required(
+        self,
+        field: core_schema.ModelField | core_schema.DataclassField | core_schema.TypedDictField,
+        total: bool,
+    ) -> bool:
+        written = self.mode == "serialization" and field["type"] != "typed-dict-field"
+        if written and not field.get("serialization_exclude_if"):
+            return True
+        return super().field_is_required(field, total)
 
 
 class _Channel:
