@@ -28,7 +28,7 @@ from websockets.asyncio.client import connect
 from websockets.typing import Origin
 
 from tests.conftest import require
-from tests.node import asyncapi_problems
+from tests.node import asyncapi_problems, typescript_project
 from tests.server.process import (
     ROOT,
     Running,
@@ -300,3 +300,13 @@ def test_the_demo_serves_its_asyncapi_document(demo: Running, tmp_path: Path) ->
     title = rename["properties"]["payload"]["properties"]["title"]
     assert (title["minLength"], title["maxLength"]) == (1, 80)
     assert asyncapi_problems(document, tmp_path) == []
+
+
+def test_the_demo_serves_its_typescript_client(demo: Running) -> None:
+    """/client.ts: the client of /asyncapi.json, which compiles with strict TypeScript."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{demo.port}/client.ts", timeout=10) as got:
+        client = got.read().decode()
+    assert "export class WsClient {\n" in client
+    assert "  readonly tasks: WsTasksClient;\n" in client
+    with typescript_project(client) as built:
+        assert (built / "out" / "api.js").is_file()

@@ -11,8 +11,6 @@ import decimal
 import enum
 import io
 import json
-import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +21,7 @@ from django.core.management import call_command
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
-from tests.node import JS, node_with_packages
+from tests.node import node_with_packages, typescript_project
 from tests.server.asgi import application
 from tests.server.process import Running, run_unmeasured
 from typed_dcrf import AsyncAPIConsumer, Response, action
@@ -33,30 +31,16 @@ from typed_dcrf.schema import asyncapi_document
 from typed_dcrf.types import JSONValue
 from typed_dcrf.typescript import runtime, typescript_client
 
-SOURCES = JS / "typescript"
-TSC_TIMEOUT = 60.0
 NODE_TIMEOUT = 30.0
 """Seconds for the sample, which gives up by itself after 25 s (5 s for the events)."""
 
 
 @pytest.fixture(scope="module")
 def compiled() -> Iterator[Path]:
-    """A directory holding the generated api.ts, the sample and the type checks, compiled to
-    out/ (under tests/js, where node finds the ws package)."""
-    node = node_with_packages()
-    (JS / "build").mkdir(exist_ok=True)
-    directory = Path(tempfile.mkdtemp(dir=JS / "build"))
-    try:
-        for source in SOURCES.iterdir():
-            shutil.copy(source, directory)
-        document = asyncapi_document(websocket_routes(application), title="typed_dcrf tests")
-        (directory / "api.ts").write_text(typescript_client(document))
-        tsc = [node, str(JS / "node_modules" / "typescript" / "bin" / "tsc"), "-p", "."]
-        done = run_unmeasured(tsc, cwd=directory, timeout=TSC_TIMEOUT)
-        assert done.returncode == 0, done.stdout + done.stderr
-        yield directory
-    finally:
-        shutil.rmtree(directory)
+    """The generated api.ts, the sample and the type checks, compiled to out/."""
+    document = asyncapi_document(websocket_routes(application), title="typed_dcrf tests")
+    with typescript_project(typescript_client(document), "sample.ts", "typecheck.ts") as built:
+        yield built
 
 
 def test_the_client_compiles_with_strict_typescript(compiled: Path) -> None:

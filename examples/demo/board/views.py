@@ -1,5 +1,5 @@
 """The board's page (plain HTML and JavaScript, no build step), and the AsyncAPI document of
-its websocket API."""
+its websocket API and the TypeScript client generated from it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 from typed_dcrf.routes import websocket_routes
 from typed_dcrf.schema import asyncapi_document
+from typed_dcrf.typescript import typescript_client
 
 
 @ensure_csrf_cookie
@@ -20,6 +21,11 @@ def index(request: HttpRequest) -> HttpResponse:
 
 def asyncapi(request: HttpRequest) -> JsonResponse:
     return JsonResponse(_document())
+
+
+def client(request: HttpRequest) -> HttpResponse:
+    """The client ``manage.py typescript_client`` writes, as text to read or save."""
+    return HttpResponse(typescript_client(_document()), content_type="text/plain; charset=utf-8")
 
 
 @functools.cache
