@@ -10,7 +10,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -75,25 +75,24 @@ def asyncapi_problems(document: dict[str, Any], directory: Path) -> list[dict[st
 
 
 TYPESCRIPT = JS / "typescript"
-"""The strict tsconfig.json, and the sources compiled beside a generated client."""
+"""The strict tsconfig.json, and the sample and type checks of the generated client."""
 TSC_TIMEOUT = 60.0
 
 
 @contextmanager
-def typescript_project(client: str, *sources: str) -> Generator[Path]:
-    """A directory under tests/js (where node finds its packages) holding ``client`` as api.ts
-    and ``sources`` from tests/js/typescript, compiled with tests/js/typescript/tsconfig.json's
-    options to out/; removed afterwards."""
+def typescript_project(files: Mapping[str, str]) -> Generator[Path]:
+    """A directory under tests/js (where node finds its packages) holding ``files`` (names and
+    texts), compiled with tests/js/typescript/tsconfig.json's options to out/; removed
+    afterwards."""
     node = node_with_packages()
     (JS / "build").mkdir(exist_ok=True)
     directory = Path(tempfile.mkdtemp(dir=JS / "build"))
     try:
         config = json.loads((TYPESCRIPT / "tsconfig.json").read_text())
-        config["files"] = ["api.ts", *sources]
+        config["files"] = list(files)
         (directory / "tsconfig.json").write_text(json.dumps(config))
-        for source in sources:
-            shutil.copy(TYPESCRIPT / source, directory)
-        (directory / "api.ts").write_text(client)
+        for name, text in files.items():
+            (directory / name).write_text(text)
         tsc = [node, str(JS / "node_modules" / "typescript" / "bin" / "tsc"), "-p", "."]
         done = run_unmeasured(tsc, cwd=directory, timeout=TSC_TIMEOUT)
         assert done.returncode == 0, done.stdout + done.stderr

@@ -308,5 +308,5 @@ def test_the_demo_serves_its_typescript_client(demo: Running) -> None:
         client = got.read().decode()
     assert "export class WsClient {\n" in client
     assert "  readonly tasks: WsTasksClient;\n" in client
-    with typescript_project(client) as built:
+    with typescript_project({"api.ts": client}) as built:
         assert (built / "out" / "api.js").is_file()

@@ -17,6 +17,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.typing import Origin
 
+from tests.node import node_with_packages, typescript_project
 from tests.server.process import (
     ROOT,
     Running,
@@ -35,8 +36,12 @@ TIMEOUT = 120
 
 
 def quick_start() -> str:
+    return section("## Quick start\n", "## The demo\n")
+
+
+def section(start: str, end: str) -> str:
     text = README.read_text()
-    return text[text.index("## Quick start\n") : text.index("## The demo\n")]
+    return text[text.index(start) : text.index(end)]
 
 
 def project_environment() -> dict[str, str]:
@@ -113,3 +118,43 @@ async def test_the_quick_start_answers_as_printed(served: Running) -> None:
     }
     assert refused["response_status"] == 400
     assert refused["errors"] == [{"name": ["String should have at most 20 characters."]}]
+
+
+TS_BLOCK = re.compile(r"```ts\n// (?P<path>\S+)\n(?P<code>.*?)```", re.S)
+TS_REFUSED = """\
+import { Connection, WsClient } from "./api.js";
+
+declare const connection: Connection;
+const greeter = new WsClient(connection);
+// @ts-expect-error: a name is a string
+void greeter.greet({ name: 1 });
+// @ts-expect-error: the name is required
+void greeter.greet({});
+// @ts-expect-error: a misspelt argument
+void greeter.greet({ name: "Ada", tiems: 2 });
+"""
+
+
+def test_the_typescript_client_runs_as_printed(project: Path, served: Running) -> None:
+    """The Contracts section's command writes frontend/api.ts; its example compiles with it
+    (and the misuses the README names do not), and runs against the served quick start."""
+    generated = run(
+        [sys.executable, "manage.py", "typescript_client", "-o", "frontend/api.ts"], project
+    )
+    assert generated.returncode == 0, generated.stderr
+    contracts = section("### A typed TypeScript client\n", "## Migrating from DCRF\n")
+    [block] = TS_BLOCK.finditer(contracts)
+    assert block["path"] == "frontend/greet.ts"
+    example = block["code"].replace("127.0.0.1:8000", f"127.0.0.1:{served.port}")
+    files = {
+        "api.ts": (project / "frontend" / "api.ts").read_text(),
+        "greet.ts": example,
+        "refused.ts": TS_REFUSED,
+    }
+    with typescript_project(files) as built:
+        ran = run_unmeasured([node_with_packages(), "out/greet.js"], cwd=built, timeout=30)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert ran.stdout.splitlines() == [
+        "Hello, Ada! Hello, Ada! 2",
+        '400 [{"name":["String should have at most 20 characters."]}]',
+    ]

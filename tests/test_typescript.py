@@ -21,7 +21,7 @@ from django.core.management import call_command
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
-from tests.node import node_with_packages, typescript_project
+from tests.node import TYPESCRIPT, node_with_packages, typescript_project
 from tests.server.asgi import application
 from tests.server.process import Running, run_unmeasured
 from typed_dcrf import AsyncAPIConsumer, Response, action
@@ -39,7 +39,8 @@ NODE_TIMEOUT = 30.0
 def compiled() -> Iterator[Path]:
     """The generated api.ts, the sample and the type checks, compiled to out/."""
     document = asyncapi_document(websocket_routes(application), title="typed_dcrf tests")
-    with typescript_project(typescript_client(document), "sample.ts", "typecheck.ts") as built:
+    sources = {name: (TYPESCRIPT / name).read_text() for name in ("sample.ts", "typecheck.ts")}
+    with typescript_project({"api.ts": typescript_client(document), **sources}) as built:
         yield built
 
 
@@ -189,7 +190,7 @@ def test_the_command_writes_the_client(settings: Any, tmp_path: Path) -> None:
     call_command("typescript_client", "--title", "tests", stdout=out)
     document = asyncapi_document(websocket_routes(application), title="tests")
     assert out.getvalue() == typescript_client(document)
-    target = tmp_path / "api.ts"
+    target = tmp_path / "frontend" / "api.ts"  # the directory is made
     err = io.StringIO()
     call_command("typescript_client", "-o", str(target), stderr=err)
     assert target.read_text().startswith("// The typed_dcrf client of tests.server.asgi 1.0.0")

@@ -8,38 +8,30 @@ from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand
-
-from typed_dcrf.management.project import project_document
+from typed_dcrf.management.project import ContractCommand
 from typed_dcrf.management.pyyaml import needs_pyyaml
 
 
-class Command(BaseCommand):
+class Command(ContractCommand):
     help = "Write the AsyncAPI 3.0 document of ASGI_APPLICATION's websocket routes."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--output", "-o", type=Path, help="a file (default: standard output)")
+        super().add_arguments(parser)
         parser.add_argument(
             "--format",
             choices=["json", "yaml"],
             default=None,
-            help=("default: yaml for a .yaml or .yml output, else json"),
+            help="default: yaml for a .yaml or .yml output, else json",
         )
-        parser.add_argument("--title", default=None, help="default: the ASGI application's path")
-        parser.add_argument("--api-version", default="1.0.0", help="info.version (default: 1.0.0)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        document = project_document(options["title"], options["api_version"])
+        document = self.document(options)
         output: Path | None = options["output"]
         fmt = options["format"] or (
             "yaml" if output and output.suffix in {".yaml", ".yml"} else "json"
         )
         text = _yaml(document) if fmt == "yaml" else json.dumps(document, indent=2) + "\n"
-        if output is None:
-            self.stdout.write(text, ending="")
-        else:
-            output.write_text(text)
-            self.stderr.write(f"Wrote {output} ({len(document['channels'])} channels).")
+        self.write(text, output, document)
 
 
 def _yaml(document: dict[str, Any]) -> str:
