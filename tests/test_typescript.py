@@ -39,7 +39,8 @@ NODE_TIMEOUT = 30.0
 def compiled() -> Iterator[Path]:
     """The generated api.ts, the sample and the type checks, compiled to out/."""
     document = asyncapi_document(websocket_routes(application), title="typed_dcrf tests")
-    sources = {name: (TYPESCRIPT / name).read_text() for name in ("sample.ts", "typecheck.ts")}
+    names = ("sample.ts", "typecheck.ts", "runtime_check.ts")
+    sources = {name: (TYPESCRIPT / name).read_text() for name in names}
     with typescript_project({"api.ts": typescript_client(document), **sources}) as built:
         yield built
 
@@ -48,6 +49,7 @@ def test_the_client_compiles_with_strict_typescript(compiled: Path) -> None:
     """tsc accepted api.ts, the sample, and every refusal in typecheck.ts was an error."""
     assert sorted(p.name for p in (compiled / "out").iterdir()) == [
         "api.js",
+        "runtime_check.js",
         "sample.js",
         "typecheck.js",
     ]
@@ -84,6 +86,62 @@ def test_the_client_runs_against_a_real_server(compiled: Path, server: Running) 
         ],
         "deleted_pk": multiplexed["deleted_pk"],
         "instance": [["update", 200], ["delete", 204]],
+    }
+
+
+def test_the_runtime_answers_every_frame(compiled: Path) -> None:
+    """tests/js/typescript/runtime_check.ts: the runtime over a socket of its own."""
+    done = run_unmeasured([node_with_packages(), "out/runtime_check.js"], cwd=compiled)
+    assert done.returncode == 0, done.stdout + done.stderr
+    checks: dict[str, Any] = json.loads(done.stdout)
+    api_error = {"rejected": "ApiError", "action": "stream_list"}
+    server_error = {**api_error, "status": 500, "errors": ["Server error."]}
+    closed = {"rejected": "ConnectionClosed"}
+    assert checks == {
+        "sent_before_open": 0,  # sent once the socket is open
+        "sent": [
+            {"a": 1, "b": 2, "action": "add", "request_id": 1},
+            {"a": "x", "action": "add", "request_id": 2},
+            {"action": "nope", "request_id": 3},
+        ],
+        "replies": [
+            {"resolved": 3},
+            {
+                "rejected": "ApiError",
+                "status": 400,
+                "errors": [{"a": ["A valid number is required."]}],
+                "action": "add",
+            },
+            {
+                "rejected": "ApiError",
+                "status": 405,
+                "errors": ["Unable to find action in message body."],
+                "action": None,
+            },
+        ],
+        "dropped": {"resolved": "a"},  # after six frames that are no reply of it
+        "same_request_id": {"rejected": "Error"},
+        "first_of_the_two": {"resolved": "ok"},
+        "subscribed": {"resolved": None},
+        "events": [["update", {"pk": 1, "at": "before"}], ["update", {"pk": 1, "at": "after"}]],
+        "other_stream": {"resolved": {"pk": 1}},
+        "frame": {
+            "stream": "tasks",
+            "payload": {"pk": 1, "action": "subscribe_instance", "request_id": 5},
+        },
+        "pages": {
+            "pages": [{"results": [1]}, {"results": [2]}],
+            "result": {"resolved": {"end": True}},
+        },
+        "failed_stream": {
+            "seen_before": server_error,
+            "pages": [{"results": [1]}],
+            "result": server_error,
+        },
+        "closed": [closed, closed],
+        "failed_open": [closed, closed],
+        "open_without_websocket": {"rejected": "Error"},
+        "closed_is": "The connection closed before the reply.",
     }
 
 
