@@ -175,7 +175,7 @@ async def test_one_change_costs_the_same_whatever_the_number_of_subscribers(
     monkeypatch.setattr(observer, "serialize", counting)
     async with AsyncExitStack() as stack:
         clients = [
-            await stack.enter_async_context(ApiClient(consumer, user=bob, timeout=5))
+            await stack.enter_async_context(ApiClient(consumer, user=bob))
             for _ in range(subscribers)
         ]
         for number, client in enumerate(clients):

@@ -109,7 +109,7 @@ async def test_rows_made_outside_the_set_while_it_is_read_do_not_wait() -> None:
     client bound is not reached."""
     await db.run(lambda: [Task.objects.create(title=f"t{n}", done=True) for n in range(3)])
     HeldPages.gate = asyncio.Event()
-    async with ApiClient(HeldPages, timeout=5) as client:
+    async with ApiClient(HeldPages) as client:
         await client.send(
             {"action": "subscribe_list", "request_id": "r", "page_size": 1, "done": True}
         )

@@ -115,9 +115,7 @@ async def test_every_copy_equals_a_fresh_list_after_every_change(
     await db.run(Task.objects.all().delete)
     await db.run(Task.objects.create, title="ab", rank=3)
     async with AsyncExitStack() as stack:
-        clients = [
-            await stack.enter_async_context(ApiClient(LiveTasks, timeout=5)) for _ in range(2)
-        ]
+        clients = [await stack.enter_async_context(ApiClient(LiveTasks)) for _ in range(2)]
         lives = [
             (
                 await clients[n % 2].subscribe_list(

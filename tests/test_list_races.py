@@ -128,7 +128,7 @@ async def test_changes_while_the_pages_are_read_come_after_the_reply_each_once()
     events wait for the reply (an event before it would fail the reply's parsing), none is a
     create of a held row or an update of a missing one, and the copy equals a fresh list."""
     await db.run(lambda: [Task.objects.create(title=f"t{n}", rank=n) for n in range(12)])
-    async with ApiClient(ChangedWhilePaging, timeout=5) as client:
+    async with ApiClient(ChangedWhilePaging) as client:
         live = await client.subscribe_list(
             ChangedWhilePaging.list_observer,
             ChangedWhilePaging.subscribe_list,
@@ -149,8 +149,7 @@ async def test_an_event_costs_no_query_per_subscriber(subscribers: int, in_memor
     filters: dict[str, Any] = {"min_rank": 1} if in_memory else {"title_has": "mi"}
     async with AsyncExitStack() as stack:
         clients = [
-            await stack.enter_async_context(ApiClient(LiveTasks, timeout=5))
-            for _ in range(subscribers)
+            await stack.enter_async_context(ApiClient(LiveTasks)) for _ in range(subscribers)
         ]
         lives = [
             await client.subscribe_list(
@@ -255,7 +254,7 @@ async def test_a_failing_membership_query_ends_the_subscription_with_a_500(
 async def test_too_many_changes_while_the_snapshot_is_read_close_with_4429() -> None:
     """Events wait for the snapshot's reply in the same bound: past it, the slow-client close."""
     await db.run(lambda: [Task.objects.create(title=f"t{n}", rank=n) for n in range(12)])
-    async with ApiClient(ChangedWhilePaging, timeout=5) as client:
+    async with ApiClient(ChangedWhilePaging) as client:
         await client.send({"action": "subscribe_list", "request_id": "r", "page_size": 2})
         message = await client.communicator.receive_output(5)
         while message["type"] == "websocket.send":

@@ -81,7 +81,7 @@ async def test_subscriptions_outlive_the_layers_group_expiry(
     redis_layer["CONFIG"]["group_expiry"] = 2
     settings.CHANNEL_LAYERS = {"default": redis_layer}
     item = await db.run(Item.objects.create, name="milk", slug="milk")
-    async with ApiClient(ObservedItems, timeout=5) as client:
+    async with ApiClient(ObservedItems) as client:
         subscription = await client.subscribe(
             ObservedItems.instance_observer, ObservedItems.subscribe_instance, pk=item.pk
         )

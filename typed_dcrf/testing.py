@@ -141,7 +141,8 @@ class ApiClient:
             it, only raw frames.
         user: put in the scope as ``scope["user"]`` (as channels' AuthMiddleware would).
         scope: extra scope keys (``url_route``, ``session``...).
-        timeout: seconds to wait for each reply.
+        timeout: seconds to wait for each reply before a ``TimeoutError`` (5: a loaded CI
+            machine may take longer than asgiref's 1 s; only a missing reply waits this long).
     """
 
     def __init__(
@@ -152,7 +153,7 @@ class ApiClient:
         user: AbstractBaseUser | AnonymousUser | None = None,
         scope: Mapping[str, object] | None = None,
         path: str = "/ws/",
-        timeout: float = 1.0,
+        timeout: float = 5.0,
     ) -> None:
         full_scope: dict[str, object] = {
             "type": "websocket",
