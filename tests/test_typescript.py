@@ -21,6 +21,7 @@ from django.core.management import call_command
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
+from examples.live import Dashboard
 from tests.node import TYPESCRIPT, node_with_packages, typescript_project
 from tests.server.asgi import application
 from tests.server.process import Running, run_unmeasured
@@ -240,6 +241,18 @@ def test_a_multiplexed_route_gets_a_member_per_stream() -> None:
     for stream, client in [("items", "WsItemsClient2"), ("echo", "WsEchoClient")]:
         assert f"  readonly {stream}: {client};\n" in route
         assert f"    this.{stream} = new {client}(connection);\n" in route
+
+
+def test_observers_events_reach_any_action() -> None:
+    """A consumer's observe() and observe_signal() events are one union that every action of
+    its channel may receive; it compiles."""
+    code = typescript_client(asyncapi_document({"/ws/dashboard/": Dashboard}, title="live"))
+    assert "export type WsDashboardEvent = {\n" in code
+    assert '  action: "announcement";\n' in code
+    # follow_mine, follow_news and unfollow
+    assert code.count("    options?: SubscribeOptions<WsDashboardEvent>,\n") == 3
+    with typescript_project({"api.ts": code}) as built:
+        assert (built / "out" / "api.js").is_file()
 
 
 def test_the_command_writes_the_client(settings: Any, tmp_path: Path) -> None:

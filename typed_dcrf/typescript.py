@@ -120,11 +120,11 @@ def _channel_key(ref: Mapping[str, str]) -> str:
 
 
 def _stream_of(channel: Mapping[str, Any]) -> str | None:
-    """The stream a channel's messages are wrapped in (``None`` on a plain route)."""
-    for message in channel.get("messages", {}).values():
-        stream = message["payload"].get("properties", {}).get("stream", {}).get("const")
-        return stream if isinstance(stream, str) else None
-    return None
+    """The stream a channel's messages are wrapped in (``None`` on a plain route); every
+    channel has one message at least, its error envelope."""
+    message = next(iter(channel["messages"].values()))
+    stream = message["payload"].get("properties", {}).get("stream", {}).get("const")
+    return stream if isinstance(stream, str) else None
 
 
 def _payload(document: Mapping[str, Any], ref: Mapping[str, str]) -> dict[str, Any]:
