@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, cast
 from urllib.parse import urlencode
@@ -23,10 +24,15 @@ def scope_user(scope: Scope) -> AbstractBaseUser | AnonymousUser:
     if user is not None and hasattr(user, "is_authenticated"):
         # A user, an AnonymousUser or channels' UserLazyObject, resolved by AuthMiddleware.
         return cast("AbstractBaseUser | AnonymousUser", user)
+    return _anonymous_user_class()()
+
+
+@functools.cache
+def _anonymous_user_class() -> type[AnonymousUser]:
     # Imported here: django.contrib.auth's models need the app registry; this module does not.
     from django.contrib.auth.models import AnonymousUser
 
-    return AnonymousUser()
+    return AnonymousUser
 
 
 class ScopeAuthentication(BaseAuthentication):

@@ -7,6 +7,7 @@ import json
 import math
 import re
 from collections.abc import Iterable
+from json.encoder import encode_basestring_ascii  # json.dumps's own, for one string
 from typing import Protocol, cast
 
 from pydantic_core import to_json, to_jsonable_python
@@ -33,12 +34,15 @@ def _reject_constant(name: str) -> object:
     raise NonFiniteFloatError(f"{name} is not JSON.")
 
 
+_DECODER = json.JSONDecoder(parse_float=_finite_float, parse_constant=_reject_constant)
+"""One decoder for every frame (``json.loads`` with these arguments builds one per call)."""
+
+
 def parse_json(text: str | bytes) -> JSONValue:
-    """``text`` as a JSON value: ``ValueError`` if it is not JSON, ``NonFiniteFloatError`` (a
-    ``ValueError``) if it holds ``NaN``, ``Infinity`` or a number no float holds."""
-    return cast(
-        "JSONValue", json.loads(text, parse_float=_finite_float, parse_constant=_reject_constant)
-    )
+    """``text`` (UTF-8 if bytes) as a JSON value: ``ValueError`` if it is not JSON,
+    ``NonFiniteFloatError`` (a ``ValueError``) if it holds ``NaN``, ``Infinity`` or a number no
+    float holds."""
+    return cast("JSONValue", _DECODER.decode(text if isinstance(text, str) else text.decode()))
 
 
 def _depth(value: object) -> int:
@@ -132,9 +136,18 @@ def encode(value: object) -> str:
 def success(action: str | None, request_id: JSONValue, status: int, data_json: str) -> str:
     """A success reply, around ``data`` already serialized as JSON."""
     return (
-        f'{{"errors":[],"data":{data_json},"action":{json.dumps(action)},'
-        f'"response_status":{status},"request_id":{json.dumps(request_id)}}}'
+        f'{{"errors":[],"data":{data_json},"action":{_json(action)},'
+        f'"response_status":{status},"request_id":{_json(request_id)}}}'
     )
+
+
+def _json(value: JSONValue) -> str:
+    """``json.dumps(value)``, without building an encoder for a string or an integer."""
+    if isinstance(value, str):
+        return encode_basestring_ascii(value)
+    if type(value) is int:  # not a bool
+        return str(value)
+    return json.dumps(value)
 
 
 def with_key(frame: str, key: str, value: JSONValue) -> str:
