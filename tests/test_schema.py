@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -19,6 +20,7 @@ from channels.security.websocket import AllowedHostsOriginValidator
 from django.core.management import CommandError, call_command
 from django.urls import path, re_path
 from rest_framework import serializers
+from rest_framework.utils.serializer_helpers import ReturnDict
 
 from examples.live import Dashboard
 from tests.app.models import Item
@@ -26,7 +28,13 @@ from tests.app.serializers import ItemSerializer
 from tests.node import asyncapi_problems
 from tests.server.asgi import application
 from tests.server.consumers import EchoConsumer, ItemConsumer
-from typed_dcrf import Demultiplexer, ModelConsumer, PaginatedModelConsumer, StreamedListModelMixin
+from typed_dcrf import (
+    Demultiplexer,
+    ModelConsumer,
+    PaginatedModelConsumer,
+    StreamedListModelMixin,
+    observe,
+)
 from typed_dcrf.routes import websocket_routes
 from typed_dcrf.schema import asyncapi_document
 
@@ -240,6 +248,38 @@ def test_observers_events_carry_their_payload_type() -> None:
     news = messages["news_event"]["payload"]["properties"]
     assert news["action"] == {"const": "announcement"}
     assert "news_delete" not in messages
+
+
+@dataclass
+class ItemName:
+    name: str
+
+
+def item_name(item: Item) -> ItemName:
+    return ItemName(item.name)
+
+
+def item_row(item: Item) -> ReturnDict[str, Any]:
+    return ItemSerializer(item).data
+
+
+class ItemsObserved(ModelConsumer[Item, ItemSerializer]):
+    """Two observers of its model: one with a type of its own, one of serializer rows."""
+
+    names = observe(Item, item_name)
+    rows = observe(Item, item_row)
+
+
+def test_each_observer_has_its_own_payload_type() -> None:
+    document = asyncapi_document({"/ws/observed/": ItemsObserved}, title="observed")
+    messages = document["channels"]["ws_observed"]["messages"]
+    data = [
+        messages[f"{name}_change"]["payload"]["properties"]["data"] for name in ("names", "rows")
+    ]
+    assert data == [
+        {"$ref": "#/components/schemas/ItemName"},
+        {"$ref": "#/components/schemas/ItemSerializer"},
+    ]
 
 
 def test_a_stream_sends_pages_then_its_end() -> None:

@@ -192,8 +192,8 @@ class _Channel:
                 messages[f"{key}_page"] = self._message(f"{name} page", _reply(name, page, 206))
         for name, event in self.events:
             key = _identifier(name)
-            row = _data(event.observer.data_type, types, row)
-            for kind, payload in _event_payloads(event, row).items():
+            changed = _data(event.observer.data_type, types, row)
+            for kind, payload in _event_payloads(event, changed).items():
                 messages[f"{key}_{kind}"] = self._message(f"{name} {kind}", payload)
         channel: dict[str, Any] = {"address": self.address, "messages": messages}
         if self.stream is not None:
