@@ -260,7 +260,8 @@ def item_name(item: Item) -> ItemName:
 
 
 def item_row(item: Item) -> ReturnDict[str, Any]:
-    return ItemSerializer(item).data
+    row: ReturnDict[str, Any] = ItemSerializer(item).data  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]  # a bare ReturnDict in the stubs
+    return row
 
 
 class ItemsObserved(ModelConsumer[Item, ItemSerializer]):
