@@ -25,7 +25,7 @@ from examples.live import Dashboard
 from tests.node import TYPESCRIPT, node_with_packages, typescript_project
 from tests.server.asgi import application
 from tests.server.process import Running, run_unmeasured
-from typed_dcrf import AsyncAPIConsumer, Response, action
+from typed_dcrf import AsyncAPIConsumer, Demultiplexer, Response, action
 from typed_dcrf._typescript_types import Names, TypeWriter, comment, pascal
 from typed_dcrf.routes import websocket_routes
 from typed_dcrf.schema import asyncapi_document
@@ -139,8 +139,26 @@ def test_the_runtime_answers_every_frame(compiled: Path) -> None:
             "pages": [{"results": [1]}],
             "result": server_error,
         },
+        "subscription_kept": {
+            "subscribed": {"resolved": {"count": 0}},
+            "refused": {
+                "rejected": "ApiError",
+                "status": 404,
+                "errors": ["Not found"],
+                "action": "retrieve",
+            },
+            "events": ["create"],
+            "errors": [[500, ["Server error."]]],
+        },
+        "request_id_null": [
+            {"resolved": "mine"},
+            {"action": "echo", "request_id": None},
+        ],
+        "not_json": [{"rejected": "TypeError"}, 0],
+        "read_twice": "A Stream's pages are read once, by one reader.",
         "closed": [closed, closed],
         "failed_open": [closed, closed],
+        "closed_before_open": [closed, closed],
         "open_without_websocket": {"rejected": "Error"},
         "closed_is": "The connection closed before the reply.",
     }
@@ -238,7 +256,7 @@ def test_a_multiplexed_route_gets_a_member_per_stream() -> None:
     code = typescript_client(document)
     assert code.count(runtime()) == 1
     route = code[code.index("export class WsClient {") :]
-    for stream, client in [("items", "WsItemsClient2"), ("echo", "WsEchoClient")]:
+    for stream, client in [("items", "WsItems2Client"), ("echo", "WsEchoClient")]:
         assert f"  readonly {stream}: {client};\n" in route
         assert f"    this.{stream} = new {client}(connection);\n" in route
 
@@ -253,6 +271,54 @@ def test_observers_events_reach_any_action() -> None:
     assert code.count("    options?: SubscribeOptions<WsDashboardEvent>,\n") == 3
     with typescript_project({"api.ts": code}) as built:
         assert (built / "out" / "api.js").is_file()
+
+
+@dataclasses.dataclass
+class Promise:
+    """A type named as TypeScript's own."""
+
+    kept: bool
+
+
+@dataclasses.dataclass
+class Pending:
+    """A type named as one of the runtime's."""
+
+    since: int
+
+
+class Clashing(AsyncAPIConsumer):
+    @action
+    async def promise(self, value: Pending) -> Response[Promise]:
+        return Response.ok(Promise(kept=value.since > 0))
+
+
+class Constructing(AsyncAPIConsumer):
+    @action
+    async def constructor(self) -> Response[None]:
+        return Response.ok(None)
+
+
+def test_names_never_shadow_typescripts_or_the_runtimes() -> None:
+    code = typescript_client(asyncapi_document({"/ws/": Clashing}, title="clash"))
+    assert "export type Promise2 = {\n" in code
+    assert "export type Pending2 = {\n" in code
+    assert "): Promise<WsPromiseData> {\n" in code
+    with typescript_project({"api.ts": code}) as built:
+        assert (built / "out" / "api.js").is_file()
+
+
+def test_a_constructor_action_is_refused() -> None:
+    document = asyncapi_document({"/ws/": Constructing}, title="constructing")
+    with pytest.raises(ValueError, match="An action named 'constructor' cannot be a TypeScript"):
+        typescript_client(document)
+
+    class Streams(Demultiplexer):
+        streams = {"constructor": Types}
+
+    document = asyncapi_document({"/ws/": Streams}, title="streams")
+    with pytest.raises(ValueError, match="A stream named 'constructor' cannot be a TypeScript"):
+        typescript_client(document)
 
 
 def test_the_command_writes_the_client(settings: Any, tmp_path: Path) -> None:

@@ -55,8 +55,11 @@ export interface RequestOptions {
 
 export interface SubscribeOptions<E> extends RequestOptions {
   /** Called with each event frame sent with this request_id, until
-   * `connection.stopListening(requestId)` or the connection closes. */
+   * `connection.stopListening(requestId)`, an `onError` or the connection closes. */
   onEvent?: (event: E) => void;
+  /** Called with an error envelope sent with this request_id after the reply (a subscription
+   * the server ended, such as with a 500); no more events follow. */
+  onError?: (error: ApiError) => void;
 }
 
 /** The five keys of every reply and event. */
@@ -71,8 +74,14 @@ export interface Envelope {
 interface Pending {
   action: string;
   onPage: ((data: unknown) => void) | undefined;
+  listener: Listener | undefined;
   resolve: (data: unknown) => void;
   reject: (error: Error) => void;
+}
+
+interface Listener {
+  onEvent: (event: Envelope) => void;
+  onError: ((error: ApiError) => void) | undefined;
 }
 
 const OPEN = 1;
@@ -84,18 +93,25 @@ export class Connection {
   #nextId = 1;
   #closed: Error | null = null;
   readonly #pending = new Map<string, Pending>();
-  readonly #listeners = new Map<string, (event: Envelope) => void>();
+  readonly #listeners = new Map<string, Listener>();
 
   constructor(socket: WebSocketLike) {
     this.socket = socket;
+    let failed: (error: Error) => void = () => undefined;
     this.opened = new Promise<void>((resolve, reject) => {
-      if (socket.readyState === OPEN) resolve();
+      failed = reject;
       socket.onopen = () => resolve();
-      socket.onerror = () => reject(new ConnectionClosed("The connection failed."));
+      if (socket.readyState === OPEN) resolve();
     });
     this.opened.catch(() => undefined); // a failed open is reported by each request too
+    socket.onerror = () => failed(new ConnectionClosed("The connection failed."));
     socket.onmessage = (event: { data: unknown }) => this.#receive(event.data);
-    socket.onclose = () => this.#close(new ConnectionClosed());
+    const onClose = () => {
+      failed(new ConnectionClosed()); // closed before it opened
+      this.#close(new ConnectionClosed());
+    };
+    socket.onclose = onClose;
+    if (socket.readyState > OPEN) onClose(); // closing or closed already
   }
 
   /** A connection to `url`, open. `WebSocketImpl`: the `ws` package's where there is no global
@@ -119,22 +135,29 @@ export class Connection {
     options: SubscribeOptions<E> = {},
     onPage?: (data: unknown) => void,
   ): Promise<D> {
-    const requestId = options.requestId ?? this.#nextId++;
+    const requestId = options.requestId === undefined ? this.#nextId++ : options.requestId;
     const key = correlation(stream, requestId);
     if (this.#pending.has(key)) {
       return Promise.reject(new Error(`request_id ${key} is waiting for its reply already.`));
     }
     const closed = this.#closed;
     if (closed !== null) return Promise.reject(closed);
-    const onEvent = options.onEvent;
-    if (onEvent !== undefined) {
-      this.#listeners.set(key, (event) => onEvent(event as E));
-    }
     const payload = { ...args, action, request_id: requestId };
-    const frame = JSON.stringify(stream === null ? payload : { stream, payload });
+    let frame: string;
+    try {
+      frame = JSON.stringify(stream === null ? payload : { stream, payload });
+    } catch (error) {
+      return Promise.reject(error); // a BigInt or a cycle: not JSON
+    }
+    const { onEvent, onError } = options;
+    let listener: Listener | undefined;
+    if (onEvent !== undefined) {
+      listener = { onEvent: (event) => onEvent(event as E), onError };
+      this.#listeners.set(key, listener);
+    }
     return new Promise<D>((resolve, reject) => {
       const settle = (data: unknown) => resolve(data as D);
-      this.#pending.set(key, { action, onPage, resolve: settle, reject });
+      this.#pending.set(key, { action, onPage, listener, resolve: settle, reject });
       this.opened.then(() => this.socket.send(frame), reject);
     });
   }
@@ -154,22 +177,29 @@ export class Connection {
     if (envelope === undefined) return;
     const key = correlation(stream, envelope.request_id);
     const pending = this.#pending.get(key);
-    const failed = envelope.errors.length > 0;
-    if (pending !== undefined && (failed || envelope.action === pending.action)) {
-      if (envelope.response_status === 206 && pending.onPage !== undefined && !failed) {
-        pending.onPage(envelope.data);
+    const error = envelope.errors.length > 0 ? apiError(envelope) : null;
+    if (pending !== undefined && (error !== null || envelope.action === pending.action)) {
+      if (error === null && envelope.response_status === 206) {
+        pending.onPage?.(envelope.data); // a page: the reply comes after it
         return;
       }
       this.#pending.delete(key);
-      if (failed) {
-        this.#listeners.delete(key);
-        pending.reject(new ApiError(envelope.response_status, envelope.errors, envelope.action));
-      } else {
+      if (error === null) {
         pending.resolve(envelope.data);
+        return;
       }
+      if (this.#listeners.get(key) === pending.listener) this.#listeners.delete(key);
+      pending.reject(error);
       return;
     }
-    this.#listeners.get(key)?.(envelope);
+    const listener = this.#listeners.get(key);
+    if (listener === undefined) return;
+    if (error === null) {
+      listener.onEvent(envelope);
+      return;
+    }
+    this.#listeners.delete(key); // the server ended the subscription
+    listener.onError?.(error);
   }
 
   #close(error: Error): void {
@@ -181,13 +211,15 @@ export class Connection {
   }
 }
 
-/** The pages an action sends before its reply, as they arrive, and the reply's data. */
+/** The pages an action sends before its reply, as they arrive (to one reader: a second
+ * `for await` throws), and the reply's data. */
 export class Stream<P, D> implements AsyncIterable<P> {
   /** The reply's data, once the last page has arrived. */
   readonly result: Promise<D>;
   readonly #pages: P[] = [];
   #wake: (() => void) | null = null;
   #ended = false;
+  #read = false;
   #failure: { error: unknown } | null = null;
 
   constructor(start: (onPage: (data: unknown) => void) => Promise<D>) {
@@ -207,7 +239,13 @@ export class Stream<P, D> implements AsyncIterable<P> {
     );
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<P> {
+  [Symbol.asyncIterator](): AsyncIterator<P> {
+    if (this.#read) throw new Error("A Stream's pages are read once, by one reader.");
+    this.#read = true;
+    return this.#pagesAsTheyCome();
+  }
+
+  async *#pagesAsTheyCome(): AsyncGenerator<P> {
     for (;;) {
       if (this.#pages.length > 0) {
         yield this.#pages.shift() as P;
@@ -226,6 +264,10 @@ export class Stream<P, D> implements AsyncIterable<P> {
     this.#wake = null;
     wake?.();
   }
+}
+
+function apiError(envelope: Envelope): ApiError {
+  return new ApiError(envelope.response_status, envelope.errors, envelope.action);
 }
 
 function correlation(stream: string | null, requestId: unknown): string {

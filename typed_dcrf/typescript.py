@@ -29,6 +29,13 @@ from typed_dcrf._typescript_types import (
 )
 
 _CHANNEL_PREFIX = "#/channels/"
+_GLOBALS = (
+    "Array", "AsyncGenerator", "AsyncIterable", "AsyncIterator", "Boolean", "Date", "Error",
+    "Function", "JSON", "Map", "Number", "Object", "Omit", "Promise", "Record", "Set", "String",
+    "Symbol", "WebSocket",
+)  # fmt: skip
+"""TypeScript's own names that the module uses or a reader expects: never a generated one."""
+_RUNTIME_NAME = re.compile(r"^(?:export )?(?:class|interface|type|function|const) (\w+)", re.M)
 _ENVELOPE_KEYS = ("action", "request_id")
 """The request's keys that are not arguments."""
 
@@ -41,11 +48,16 @@ def runtime() -> str:
 def typescript_client(document: Mapping[str, Any]) -> str:
     """The TypeScript module for ``document`` (an ``asyncapi_document``)."""
     base = runtime()
-    names = Names(re.findall(r"^export (?:class|interface|type|function) (\w+)", base, re.M))
+    names = Names([*_GLOBALS, *_RUNTIME_NAME.findall(base)])
     types = TypeWriter(document.get("components", {}).get("schemas", {}), names)
     channels = _channels(document)
-    clients = {channel.id: names.claim(pascal(channel.id) + "Client") for channel in channels}
-    code = [_channel_code(channel, clients[channel.id], types, names) for channel in channels]
+    prefixes = Names([])  # one per channel: its names all start with it
+    prefix = {channel.id: prefixes.claim(pascal(channel.id)) for channel in channels}
+    clients = {channel.id: names.claim(prefix[channel.id] + "Client") for channel in channels}
+    code = [
+        _channel_code(channel, prefix[channel.id], clients[channel.id], types, names)
+        for channel in channels
+    ]
     routes = [
         _route_code(address, {c.stream: clients[c.id] for c in streams}, names)
         for address, streams in _routes(channels)
@@ -144,8 +156,9 @@ def _status(envelope: Mapping[str, Any]) -> int | str:
     return const
 
 
-def _channel_code(channel: _Channel, client: str, types: TypeWriter, names: Names) -> str:
-    prefix = pascal(channel.id)
+def _channel_code(
+    channel: _Channel, prefix: str, client: str, types: TypeWriter, names: Names
+) -> str:
     out: list[str] = []
     observed = None
     if channel.observed:
@@ -175,7 +188,7 @@ def _channel_code(channel: _Channel, client: str, types: TypeWriter, names: Name
             union = " | ".join(types.type(one) for one in action.events)
             out.append(alias(event, union))
         methods.append(_method(channel, action, _Signature(args, data, page, event)))
-    stream = "null" if channel.stream is None else json.dumps(channel.stream)
+    stream = json.dumps(channel.stream)
     where = channel.address + (f", stream {json.dumps(channel.stream)}" if channel.stream else "")
     out.append(
         comment(f"The actions of {where}.") + f"export class {client} {{\n"
@@ -199,21 +212,25 @@ class _Signature:
     event: str | None
 
 
-def _method(channel: _Channel, action: _Action, names: _Signature) -> str:
+def _method(channel: _Channel, action: _Action, signature: _Signature) -> str:
+    if action.name == "constructor":
+        raise ValueError("An action named 'constructor' cannot be a TypeScript method: rename it.")
     required = [key for key in action.request.get("required", []) if key not in _ENVELOPE_KEYS]
     parameters = [
-        f"args: {names.args}" if required else f"args: {names.args} = {{}}",
-        f"options?: SubscribeOptions<{names.event}>" if names.event else "options?: RequestOptions",
+        f"args: {signature.args}" if required else f"args: {signature.args} = {{}}",
+        f"options?: SubscribeOptions<{signature.event}>"
+        if signature.event
+        else "options?: RequestOptions",
     ]
-    stream = "null" if channel.stream is None else json.dumps(channel.stream)
-    generics = f"{names.data}, {names.event}" if names.event else names.data
+    stream = json.dumps(channel.stream)
+    generics = f"{signature.data}, {signature.event}" if signature.event else signature.data
     call = f"this.#connection.request<{generics}>"
     arguments = [stream, json.dumps(action.name), "args", "options"]
-    if names.page is None:
-        returned = f"Promise<{names.data}>"
+    if signature.page is None:
+        returned = f"Promise<{signature.data}>"
         body = _call(f"    return {call}", arguments, ";")
     else:
-        returned = f"Stream<{names.page}, {names.data}>"
+        returned = f"Stream<{signature.page}, {signature.data}>"
         request = _call(f"      {call}", [*arguments, "onPage"], ",")
         body = f"    return new {returned}((onPage) =>\n{request}    );\n"
     head = f"  {action.name}({', '.join(parameters)}): {returned} {{\n"
@@ -245,6 +262,8 @@ def _routes(channels: list[_Channel]) -> list[tuple[str, list[_Channel]]]:
 
 def _route_code(address: str, clients: Mapping[str | None, str], names: Names) -> str:
     """The class of a multiplexed route: a member per stream, its channel's client."""
+    if "constructor" in clients:
+        raise ValueError("A stream named 'constructor' cannot be a TypeScript member: rename it.")
     route = names.claim(pascal(address) + "Client")
     members = "".join(f"  readonly {property_key(str(s))}: {c};\n" for s, c in clients.items())
     assigned = "".join(
@@ -253,7 +272,7 @@ def _route_code(address: str, clients: Mapping[str | None, str], names: Names) -
     return (
         f"/** The streams of the multiplexed route {address}. */\n"
         f"export class {route} {{\n"
-        f'  static readonly address = "{address}";\n'
+        f"  static readonly address = {json.dumps(address)};\n"
         f"{members}\n"
         "  constructor(connection: Connection) {\n"
         f"{assigned}"

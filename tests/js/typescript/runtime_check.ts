@@ -140,6 +140,45 @@ const checks: Record<string, unknown> = {};
 }
 
 {
+  // A failed request with a subscription's request_id leaves the subscription; an error
+  // envelope after the reply ends it (onError); a page nobody reads is no reply.
+  const socket = new FakeSocket();
+  socket.open();
+  const connection = new Connection(socket);
+  const events: unknown[] = [];
+  const errors: unknown[] = [];
+  const subscribed = connection.request<null, Envelope>(
+    null,
+    "subscribe_list",
+    {},
+    {
+      requestId: "x",
+      onEvent: (event) => events.push(event.action),
+      onError: (error) => errors.push([error.status, error.errors]),
+    },
+  );
+  socket.deliver(reply("subscribe_list", "x", { results: [] }, 206)); // no onPage: dropped
+  socket.deliver(reply("subscribe_list", "x", { count: 0 }, 201));
+  const refused = connection.request(null, "retrieve", { pk: 9 }, { requestId: "x" });
+  socket.deliver(failure("retrieve", "x", 404, ["Not found"]));
+  socket.deliver(reply("create", "x", { pk: 1 }));
+  socket.deliver(failure("subscribe_list", "x", 500, ["Server error."]));
+  socket.deliver(reply("update", "x", { pk: 1 }));
+  checks["subscription_kept"] = {
+    subscribed: await outcome(subscribed),
+    refused: await outcome(refused),
+    events,
+    errors,
+  };
+  const own = connection.request(null, "echo", {}, { requestId: null });
+  socket.deliver(reply("echo", null, "mine"));
+  checks["request_id_null"] = [await outcome(own), socket.sent.at(-1)];
+  const sent = socket.sent.length;
+  const unserializable = connection.request(null, "echo", { n: 1n }, { onEvent: () => undefined });
+  checks["not_json"] = [await outcome(unserializable), socket.sent.length - sent];
+}
+
+{
   // A stream: pages as they come, then the reply; an error ends both.
   const socket = new FakeSocket();
   socket.open();
@@ -157,6 +196,12 @@ const checks: Record<string, unknown> = {};
   socket.deliver(reply("stream_list", 1, { end: true }));
   await read;
   checks["pages"] = { pages, result: await outcome(stream.result) };
+  try {
+    for await (const page of stream) pages.push(page);
+    checks["read_twice"] = "read";
+  } catch (error) {
+    checks["read_twice"] = error instanceof Error ? error.message : String(error);
+  }
 
   const failing = new Stream<unknown, unknown>((onPage) =>
     connection.request(null, "stream_list", {}, {}, onPage),
@@ -187,6 +232,16 @@ const checks: Record<string, unknown> = {};
   const asked = never.request(null, "echo", {});
   refused.fail();
   checks["failed_open"] = [await outcome(never.opened), await outcome(asked)];
+  const shut = new FakeSocket();
+  shut.readyState = 3; // closed before it was given
+  const late = new Connection(shut);
+  const quiet = new FakeSocket();
+  const unopened = new Connection(quiet);
+  quiet.close(); // closed before it opened, without an error
+  checks["closed_before_open"] = [
+    await outcome(late.request(null, "echo", {})),
+    await outcome(unopened.opened),
+  ];
   Reflect.deleteProperty(globalThis, "WebSocket"); // Node 22 and later have one
   checks["open_without_websocket"] = await outcome(Connection.open("ws://127.0.0.1:1/"));
   checks["closed_is"] = new ConnectionClosed().message;

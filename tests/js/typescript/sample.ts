@@ -14,9 +14,9 @@ import {
   type WebSocketConstructor,
   WsClient,
   WsItemsClient,
-  type WsTasksSubscribeListEvent,
-  type WsTasksSubscribeListPage,
-  type WsObservedSubscribeInstanceEvent2,
+  type WsTasks2SubscribeListEvent,
+  type WsTasks2SubscribeListPage,
+  type WsObserved2SubscribeInstanceEvent,
 } from "./api.js";
 
 const WATCHDOG_MS = 25_000;
@@ -77,12 +77,12 @@ async function multiplexedRoute(): Promise<Record<string, unknown>> {
 
   const first = await api.tasks.create({ data: { title: `${slug} first`, rank: 1 } });
   await api.tasks.create({ data: { title: `${slug} second`, rank: 2 } });
-  const events = collected<WsTasksSubscribeListEvent>([], 3);
+  const events = collected<WsTasks2SubscribeListEvent>([], 3);
   const subscription = api.tasks.subscribe_list(
     { title_has: slug ?? "", page_size: 1 },
     { onEvent: (event) => events.push(event) },
   );
-  const pages: WsTasksSubscribeListPage[] = [];
+  const pages: WsTasks2SubscribeListPage[] = [];
   for await (const page of subscription) pages.push(page);
   const subscribed = await subscription.result;
 
@@ -96,7 +96,7 @@ async function multiplexedRoute(): Promise<Record<string, unknown>> {
   );
 
   const item = await api.items.create({ data: { name: "tea", slug: `${slug}-watched` } });
-  const watched = collected<WsObservedSubscribeInstanceEvent2>([], 2);
+  const watched = collected<WsObserved2SubscribeInstanceEvent>([], 2);
   await api.observed.subscribe_instance(
     { pk: item.id },
     { onEvent: (event) => watched.push(event) },
