@@ -176,8 +176,17 @@ def build_cases() -> list[Case]:
     ]
 
 
-async def run_case(case: Case, messages: int, warmup: int) -> list[float]:
-    """Seconds per round trip for ``messages`` frames, after ``warmup`` untimed ones."""
+@dataclass(frozen=True)
+class Round:
+    """One consumer's timed frames in one round: wall seconds of each round trip, and the
+    process's CPU seconds per round trip over all of them (steadier on a shared machine)."""
+
+    seconds: list[float]
+    cpu: float
+
+
+async def run_case(case: Case, messages: int, warmup: int) -> Round:
+    """The round trips of ``messages`` frames, after ``warmup`` untimed ones."""
     from channels.testing.websocket import WebsocketCommunicator
 
     communicator = WebsocketCommunicator(case.app, "/ws/")
@@ -195,18 +204,20 @@ async def run_case(case: Case, messages: int, warmup: int) -> list[float]:
     samples: list[float] = []
     gc.collect()
     clock = time.perf_counter
+    cpu_start = time.process_time()
     for _ in range(messages):
         start = clock()
         await communicator.send_to(text_data=text)
         await communicator.receive_from()
         samples.append(clock() - start)
+    cpu = (time.process_time() - cpu_start) / messages
     await communicator.disconnect()
-    return samples
+    return Round(samples, cpu)
 
 
-async def measure(cases: list[Case], messages: int, rounds: int) -> dict[str, list[list[float]]]:
-    """Per-message samples of every case by round; rounds interleaved, the order rotated."""
-    samples: dict[str, list[list[float]]] = {case.name: [] for case in cases}
+async def measure(cases: list[Case], messages: int, rounds: int) -> dict[str, list[Round]]:
+    """Every case's rounds; rounds interleaved, the order rotated."""
+    samples: dict[str, list[Round]] = {case.name: [] for case in cases}
     warmup = max(50, messages // 10)
     for number in range(rounds):
         shift = number % len(cases)
@@ -215,16 +226,18 @@ async def measure(cases: list[Case], messages: int, rounds: int) -> dict[str, li
     return samples
 
 
-def summarize(samples: dict[str, list[list[float]]]) -> dict[str, dict[str, Any]]:
-    """In µs per message: the median of the round medians, their range, the pooled p90."""
+def summarize(samples: dict[str, list[Round]]) -> dict[str, dict[str, Any]]:
+    """In µs per message: the median of the round medians, their range, the pooled p90, and
+    the median of the rounds' CPU per message."""
     rows: dict[str, dict[str, Any]] = {}
     for name, by_round in samples.items():
-        medians = [statistics.median(seconds) * 1e6 for seconds in by_round]
-        pooled = [sample for seconds in by_round for sample in seconds]
+        medians = [statistics.median(done.seconds) * 1e6 for done in by_round]
+        pooled = [sample for done in by_round for sample in done.seconds]
         rows[name] = {
             "median_us": statistics.median(medians),
             "round_medians_us": medians,
             "p90_us": statistics.quantiles(pooled, n=10)[-1] * 1e6,
+            "cpu_us": statistics.median(done.cpu * 1e6 for done in by_round),
         }
     bare = rows[BARE]["median_us"]
     for row in rows.values():
@@ -235,13 +248,15 @@ def summarize(samples: dict[str, list[list[float]]]) -> dict[str, dict[str, Any]
 def ratios(rows: dict[str, dict[str, Any]]) -> dict[str, float]:
     """The headline ratios of medians."""
 
-    def of(first: str, second: str) -> float:
-        return float(rows[first]["median_us"] / rows[second]["median_us"])
+    def of(first: str, second: str, key: str = "median_us") -> float:
+        return float(rows[first][key] / rows[second][key])
 
     return {
         "typed_dcrf async / bare": of(TYPED, BARE),
         "typed_dcrf async / bare without the DB hop": of(TYPED, BARE_NO_HOP),
+        "typed_dcrf async / bare without the DB hop, CPU": of(TYPED, BARE_NO_HOP, "cpu_us"),
         "typed_dcrf async / DCRF async": of(TYPED, DCRF_ASYNC),
+        "typed_dcrf async / DCRF async, CPU": of(TYPED, DCRF_ASYNC, "cpu_us"),
         "typed_dcrf sync / DCRF sync": of(TYPED_SYNC, DCRF_SYNC),
         "typed_dcrf 5 arguments / typed_dcrf echo": of(TYPED_FIELDS, TYPED),
     }
@@ -251,14 +266,15 @@ def print_table(rows: dict[str, dict[str, Any]], headline: dict[str, float]) -> 
     """The results as a small text table, then the headline ratios."""
     width = max(map(len, rows))
     header = (
-        f"{'consumer':<{width}}  {'median µs':>9}  {'rounds µs':>13}  {'p90 µs':>7}  {'x bare':>6}"
+        f"{'consumer':<{width}}  {'median µs':>9}  {'rounds µs':>13}  {'p90 µs':>7}"
+        f"  {'CPU µs':>7}  {'x bare':>6}"
     )
     print(header)
     for name, row in rows.items():
         low, high = min(row["round_medians_us"]), max(row["round_medians_us"])
         print(
             f"{name:<{width}}  {row['median_us']:>9.1f}  {f'{low:.1f}-{high:.1f}':>13}"
-            f"  {row['p90_us']:>7.1f}  {row['x_bare']:>6.2f}"
+            f"  {row['p90_us']:>7.1f}  {row['cpu_us']:>7.1f}  {row['x_bare']:>6.2f}"
         )
     print()
     label_width = max(map(len, headline))
