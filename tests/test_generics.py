@@ -36,7 +36,9 @@ from typed_dcrf import (
     UpdateModelMixin,
     action,
     db,
+    generics,
 )
+from typed_dcrf._drf import drf_request
 from typed_dcrf.generics import M, S
 from typed_dcrf.testing import ApiClient, ErrorReply
 from typed_dcrf.types import JSONObject, JSONValue
@@ -759,6 +761,29 @@ async def test_serializer_context(alice: User, items: list[Item], name: str, met
     assert dict(request.query_params) == {}
     assert request.method == method
     assert request.get_host() == "testserver"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_no_drf_request_is_built_when_no_field_reads_it(
+    items: list[Item], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """retrieve and list through a ModelSerializer whose fields never read the request build
+    none: the context's request is built when first read."""
+    built: list[str] = []
+
+    def counted(*args: Any, **kwargs: Any) -> Request:
+        built.append(args[1])
+        return drf_request(*args, **kwargs)
+
+    monkeypatch.setattr(generics, "drf_request", counted)
+    async with ApiClient(ItemConsumer) as client:
+        assert (await client.call(ItemConsumer.retrieve, pk=items[0].pk)).data == item_row(items[0])
+        assert len((await client.call(ItemConsumer.list)).data) == len(items)
+    assert built == []
+    async with ApiClient(LinkedItems, scope=HOST) as client:
+        await client.call(LinkedItems.retrieve, pk=items[0].pk)
+        await client.call(LinkedItems.list)
+    assert built == ["GET", "GET"]  # its hyperlinks read it: once per action
 
 
 class PushesChanges(ModelConsumer[Item, ItemSerializer]):

@@ -28,6 +28,7 @@ from uuid import UUID
 
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db.models import Manager, Model, QuerySet
+from django.utils.functional import SimpleLazyObject
 from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 from rest_framework.filters import BaseFilterBackend
@@ -164,7 +165,9 @@ class GenericModelConsumer(AsyncAPIConsumer, Generic[M, S]):
     def request(self) -> Request:
         """A DRF request for the running action: its user, and its filter backends' query
         (outside actions, as in a channel layer handler: the connection's user, no query)."""
-        context = current_context.get(None)
+        return self._request_for(current_context.get(None))
+
+    def _request_for(self, context: ActionContext | None) -> Request:
         if context is None:
             return drf_request(self.scope, "GET")
         cached = self._request  # read once: detached actions use it from two threads
@@ -244,9 +247,12 @@ class GenericModelConsumer(AsyncAPIConsumer, Generic[M, S]):
 
     def get_serializer_context(self) -> dict[str, Any]:
         """What the serializer sees as ``context``: DRF's ``request``, ``view`` and ``format``,
-        plus the websocket ``scope`` and the ``consumer``."""
+        plus the websocket ``scope`` and the ``consumer``. The request is built when it is
+        first read (most fields never read it)."""
+        context = current_context.get(None)
+        request = SimpleLazyObject(lambda: self._request_for(context))
         return {
-            "request": self.request,
+            "request": request,
             "view": self,
             "format": None,
             "scope": self.scope,
