@@ -548,3 +548,36 @@ async def test_error_reply_raises_in_the_test_client() -> None:
             await client.call(TypesConsumer.a_int, value="x")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     assert caught.value.status == 400
     assert caught.value.errors == [{"value": ["A valid integer is required."]}]
+
+
+class SharesCodecs(AsyncAPIConsumer):
+    @action
+    async def first(self) -> Response[list[int]]:
+        return Response.ok([1])
+
+    @action
+    async def second(self, x: int) -> Response[list[int]]:
+        return Response.ok([x])
+
+    @action
+    async def other(self) -> Response[str]:
+        return Response.ok("")
+
+    @action
+    async def noted(self) -> Response[Annotated[int, {"unit": "s"}]]:  # unhashable metadata
+        return Response.ok(1)
+
+    @action
+    async def noted_too(self) -> Response[Annotated[int, {"unit": "s"}]]:
+        return Response.ok(2)
+
+
+async def test_actions_of_one_data_type_share_its_codec() -> None:
+    """The serializer of ``T`` is compiled once for every action that returns it; a type that
+    cannot be hashed gets one of its own, which serializes all the same."""
+    output = {name: found.signature.output for name, found in SharesCodecs.actions.items()}
+    assert output["first"] is output["second"]
+    assert output["first"] is not output["other"]
+    assert output["noted"] is not output["noted_too"]
+    async with ApiClient(SharesCodecs) as client:
+        assert (await client.call(SharesCodecs.noted_too)).data == 2

@@ -72,6 +72,23 @@ class Codec:
         return value if self._rebuild is None else self._rebuild(value)
 
 
+_SHARED: dict[object, Codec] = {}
+
+
+def shared_codec(data_type: object) -> Codec:
+    """The ``Codec`` of ``data_type``, compiled once for every action that returns it (a type
+    that cannot be hashed, or is not fully defined yet, gets one of its own)."""
+    try:
+        return _SHARED[data_type]
+    except KeyError:
+        codec = Codec(data_type)
+        if codec.complete:
+            _SHARED[data_type] = codec
+        return codec
+    except TypeError:  # unhashable, such as Annotated with unhashable metadata
+        return Codec(data_type)
+
+
 def has_models(adapter: TypeAdapter[Any]) -> bool:
     """Whether the adapter's type holds a pydantic model (whose own config decides how it
     serializes inf and NaN, and whether it accepts them)."""

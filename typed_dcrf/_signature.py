@@ -19,7 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from pydantic import ConfigDict, PydanticSchemaGenerationError, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
-from typed_dcrf._codec import Codec, has_models
+from typed_dcrf._codec import Codec, has_models, shared_codec
 from typed_dcrf._envelope import NonFiniteFloatError, check_finite_values
 from typed_dcrf.exceptions import ErrorDetail, ValidationError
 from typed_dcrf.responses import Response
@@ -196,7 +196,7 @@ def compile_signature(
     try:
         arguments = TypeAdapter[dict[str, Any]](arguments_type)
         data_type = response_type(hints, where) if data_type is None else data_type
-        output = Codec(data_type)
+        output = shared_codec(data_type)
     except PydanticSchemaGenerationError as exc:
         msg = f"{where}: a parameter or the Response type is not supported by pydantic: {exc}"
         raise ImproperlyConfigured(msg) from exc
