@@ -270,8 +270,7 @@ def _route_code(address: str, clients: Mapping[str | None, str], names: Names) -
         f"    this{member_access(str(s))} = new {c}(connection);\n" for s, c in clients.items()
     )
     return (
-        f"/** The streams of the multiplexed route {address}. */\n"
-        f"export class {route} {{\n"
+        comment(f"The streams of the multiplexed route {address}.") + f"export class {route} {{\n"
         f"  static readonly address = {json.dumps(address)};\n"
         f"{members}\n"
         "  constructor(connection: Connection) {\n"
