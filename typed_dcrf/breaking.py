@@ -5,12 +5,8 @@ argument's accepted values narrowed."""
 from __future__ import annotations
 
 import typing
-from collections.abc import Mapping
-from typing import Any, TypeAlias
 
-Document: TypeAlias = Mapping[str, Any]
-"""An AsyncAPI document as JSON (``asyncapi_document``'s output, or one read back)."""
-Schema: TypeAlias = Mapping[str, Any]
+from typed_dcrf._documents import Document, Schema, message_envelope, resolve
 
 _UPPER_BOUNDS = ("maxLength", "maxItems", "maximum", "exclusiveMaximum")
 _LOWER_BOUNDS = ("minLength", "minItems", "minimum", "exclusiveMinimum")
@@ -37,7 +33,7 @@ def _compare(old: Document, before: Schema, new: Document, after: Schema) -> lis
         if name not in after.get("properties", {}):
             changes.append(f"argument {name!r} was removed")
             continue
-        narrowed = _narrowed(_resolve(old, accepted), _resolve(new, after["properties"][name]))
+        narrowed = _narrowed(resolve(old, accepted), resolve(new, after["properties"][name]))
         changes += [f"argument {name!r} {change}" for change in narrowed]
     for name in sorted(required - was_required):
         is_new = name not in before.get("properties", {})
@@ -85,20 +81,6 @@ def _types(schema: Schema) -> set[str]:
 
 
 def _arguments(document: Document, operation: Schema) -> Schema:
-    """The request message's payload (inside a stream's wrapping)."""
+    """The request message's envelope."""
     [message] = operation["messages"]
-    payload: Schema = _resolve(document, message)["payload"]
-    if "stream" in payload.get("properties", {}):
-        payload = payload["properties"]["payload"]
-    return payload
-
-
-def _resolve(document: Document, schema: Schema) -> Schema:
-    """``schema``, or what its local ``$ref`` points to."""
-    ref = schema.get("$ref")
-    if not isinstance(ref, str):
-        return schema
-    target: Any = document
-    for part in ref.removeprefix("#/").split("/"):
-        target = target[part]
-    return _resolve(document, target)
+    return message_envelope(document, message)

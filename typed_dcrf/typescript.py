@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from typing import Any
 
+from typed_dcrf._documents import Schema, message_envelope
 from typed_dcrf._typescript_types import (
     WIDTH,
     Names,
@@ -75,10 +76,10 @@ def typescript_client(document: Mapping[str, Any]) -> str:
 class _Action:
     name: str
     summary: str
-    request: dict[str, Any]
-    reply: dict[str, Any]
-    page: dict[str, Any] | None = None
-    events: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
+    request: Schema
+    reply: Schema
+    page: Schema | None = None
+    events: list[Schema] = field(default_factory=list[Schema])
 
 
 @dataclass
@@ -87,7 +88,7 @@ class _Channel:
     address: str
     stream: str | None
     actions: list[_Action] = field(default_factory=list[_Action])
-    observed: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
+    observed: list[Schema] = field(default_factory=list[Schema])
     """The events of ``observe()`` and ``observe_signal()`` attributes: any action may
     subscribe to them."""
 
@@ -103,8 +104,8 @@ def _channels(document: Mapping[str, Any]) -> list[_Channel]:
         if operation["action"] != "receive":
             continue
         channel = channels[_channel_key(operation["channel"])]
-        request = _payload(document, operation["messages"][0])
-        replies = [_payload(document, ref) for ref in operation["reply"]["messages"]]
+        request = message_envelope(document, operation["messages"][0])
+        replies = [message_envelope(document, ref) for ref in operation["reply"]["messages"]]
         successes = [reply for reply in replies if _status(reply) != "error"]
         action = _Action(
             name=request["properties"]["action"]["const"],
@@ -118,7 +119,7 @@ def _channels(document: Mapping[str, Any]) -> list[_Channel]:
     for key, operation in operations.items():
         if operation["action"] != "send":
             continue
-        events = [_payload(document, ref) for ref in operation["messages"]]
+        events = [message_envelope(document, ref) for ref in operation["messages"]]
         subscriber = actions.get(key.removesuffix(".events"))
         if subscriber is not None:
             subscriber.events += events
@@ -137,14 +138,6 @@ def _stream_of(channel: Mapping[str, Any]) -> str | None:
     message = next(iter(channel["messages"].values()))
     stream = message["payload"].get("properties", {}).get("stream", {}).get("const")
     return stream if isinstance(stream, str) else None
-
-
-def _payload(document: Mapping[str, Any], ref: Mapping[str, str]) -> dict[str, Any]:
-    """The envelope a message reference names, out of its stream's wrapper."""
-    _, channel, _, message = ref["$ref"].removeprefix("#/").split("/")
-    payload: dict[str, Any] = document["channels"][channel]["messages"][message]["payload"]
-    properties = payload.get("properties", {})
-    return properties["payload"] if "stream" in properties else payload
 
 
 def _status(envelope: Mapping[str, Any]) -> int | str:
