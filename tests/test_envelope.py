@@ -7,7 +7,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from typed_dcrf._envelope import parse_json, success
+from typed_dcrf._envelope import multiplexed, parse_json, success, with_key
 from typed_dcrf.types import JSONValue
 
 json_values = st.recursive(
@@ -36,3 +36,11 @@ def test_a_success_envelope_is_what_json_dumps_writes(
 def test_parse_json_reads_text_and_utf8_bytes(value: JSONValue) -> None:
     text = json.dumps(value, ensure_ascii=False)
     assert parse_json(text) == parse_json(text.encode()) == json.loads(text)
+
+
+@given(key=st.text(), value=json_values, stream=st.text())
+def test_a_key_and_a_stream_are_written_as_json_dumps_writes_them(
+    key: str, value: JSONValue, stream: str
+) -> None:
+    assert with_key('{"a":1}', key, value) == f'{{"a":1,{json.dumps(key)}:{json.dumps(value)}}}'
+    assert multiplexed(stream, "{}") == f'{{"stream":{json.dumps(stream)},"payload":{{}}}}'

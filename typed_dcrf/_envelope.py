@@ -152,7 +152,7 @@ def _json(value: JSONValue) -> str:
 
 def with_key(frame: str, key: str, value: JSONValue) -> str:
     """``frame`` (a JSON object's text) with one more key, at its end."""
-    return f"{frame[:-1]},{json.dumps(key)}:{json.dumps(value)}}}"
+    return f"{frame[:-1]},{_json(key)}:{_json(value)}}}"
 
 
 def failure(action: str | None, request_id: JSONValue, status: int, errors: ErrorList) -> str:
@@ -169,4 +169,4 @@ def failure(action: str | None, request_id: JSONValue, status: int, errors: Erro
 
 def multiplexed(stream: str, frame: str) -> str:
     """``frame`` (JSON text) as the ``payload`` of a frame of ``stream``."""
-    return f'{{"stream":{json.dumps(stream)},"payload":{frame}}}'
+    return f'{{"stream":{_json(stream)},"payload":{frame}}}'
