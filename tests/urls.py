@@ -7,8 +7,12 @@ from django.urls import path
 
 
 def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """The named route ``item-detail``, for ``HyperlinkedIdentityField(view_name=...)``."""
+    """The view of every named route here, for hyperlinked fields (``view_name=...``)."""
     return HttpResponse(status=204)
 
 
-urlpatterns = [path("items/<int:pk>/", item_detail, name="item-detail")]
+urlpatterns = [
+    path("items/<int:pk>/", item_detail, name="item-detail"),
+    path("specimens/<int:pk>/", item_detail, name="specimen-detail"),
+    path("users/<int:pk>/", item_detail, name="user-detail"),
+]

@@ -9,6 +9,8 @@ from typing import Any, ClassVar
 from django.db.models import Model
 from rest_framework.utils.serializer_helpers import ReturnDict
 
+from typed_dcrf._overrides import defined_by
+from typed_dcrf._shared_serializer import shared_serializer
 from typed_dcrf.generics import GenericModelConsumer, M, S
 from typed_dcrf.observers import ModelObserver
 
@@ -56,9 +58,11 @@ class ObservedModelConsumer(GenericModelConsumer[M, S]):
     def event_data(cls, instance: M) -> EventData:
         """An event's ``data``: ``serializer_class(instance).data``, with no request (it runs
         once per change, in the process that made it)."""
-        serializer = cls.serializer_class(instance, context={"request": None, "view": None})
-        data: EventData = serializer.data
-        return data
+        shared = shared_serializer(cls.serializer_class) if cls.share_serializer else None
+        if shared is None:
+            data: EventData = cls.serializer_class(instance, context=_no_request()).data
+            return data
+        return ReturnDict(shared.one(instance, _no_request()), serializer=shared.serializer)
 
     @classmethod
     def _rows_json(cls, rows: Sequence[M]) -> list[str]:
@@ -66,9 +70,15 @@ class ObservedModelConsumer(GenericModelConsumer[M, S]):
         one serializer for them all, unless ``event_data`` is overridden (DRF builds a
         serializer's fields once per instance: a serializer per row costs ten times more)."""
         codec = cls.model_observer.codec
-        defined_by = next(klass for klass in cls.__mro__ if "event_data" in vars(klass))
-        if defined_by is not ObservedModelConsumer:
+        if defined_by(cls, "event_data") is not ObservedModelConsumer:
             return [codec.dump_json(cls.event_data(row)) for row in rows]
-        context = {"request": None, "view": None}
-        serializer = cls.serializer_class(rows, many=True, context=context)
-        return [codec.dump_json(data) for data in serializer.data]
+        shared = shared_serializer(cls.serializer_class) if cls.share_serializer else None
+        if shared is None:
+            serializer = cls.serializer_class(rows, many=True, context=_no_request())
+            return [codec.dump_json(data) for data in serializer.data]
+        return [codec.dump_json(data) for data in shared.many(rows, _no_request())]
+
+
+def _no_request() -> dict[str, Any]:
+    """An event's serializer context: it is written once per change, for every subscriber."""
+    return {"request": None, "view": None}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import (
     Annotated,
     Any,
@@ -42,6 +42,8 @@ from typed_dcrf import db
 from typed_dcrf._checks import OBJECT, Subject, evaluate_sync, raise_if_refused
 from typed_dcrf._drf import drf_request
 from typed_dcrf._lookups import field_type, model_field, model_of
+from typed_dcrf._overrides import defined_by
+from typed_dcrf._shared_serializer import SharedSerializer, shared_serializer
 from typed_dcrf._signature import RESERVED_NAMES, parameter_fields
 from typed_dcrf.actions import Action
 from typed_dcrf.consumers import AsyncAPIConsumer
@@ -133,11 +135,17 @@ class GenericModelConsumer(AsyncAPIConsumer, Generic[M, S]):
     ``get_schema_operation_parameters()`` (which django-filter's backend does not answer)."""
     pagination_class: ClassVar[type[Pagination]] = LimitOffsetPagination
     """The paginator of the paginated and streamed list actions."""
+    share_serializer: ClassVar[bool] = True
+    """Write output (``serialize``, ``serialize_many``, events) with one serializer instance
+    per serializer class, its fields built once; ``False`` builds one per call, as DRF does
+    (for a serializer whose fields or methods keep state of their own)."""
 
+    _own_get_serializer: ClassVar[bool] = False
     _filter_names: ClassVar[frozenset[str]] = frozenset()
     _query_names: ClassVar[frozenset[str]] = frozenset()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
+        cls._own_get_serializer = defined_by(cls, "get_serializer") is not GenericModelConsumer
         cls._resolve_model()
         super().__init_subclass__(**kwargs)
 
@@ -210,8 +218,7 @@ class GenericModelConsumer(AsyncAPIConsumer, Generic[M, S]):
         window = paginator.paginate(
             queryset, self.context.arguments if arguments is None else arguments
         )
-        results: list[dict[str, Any]] = self.get_serializer(window.rows, many=True).data
-        return paginator.page(results, window)
+        return paginator.page(self.serialize_many(window.rows), window)
 
     def get_object(self, **lookup: LookupValue) -> M:
         """The object named by ``lookup`` (by default, the running action's lookup argument),
@@ -275,10 +282,32 @@ class GenericModelConsumer(AsyncAPIConsumer, Generic[M, S]):
         return self.get_serializer_class()(*args, **kwargs)
 
     def serialize(self, instance: M) -> ReturnDict[str, Any]:
-        """``get_serializer(instance).data``, typed: DRF's stubs leave that ``ReturnDict``'s
-        keys and values unknown to pyright's strict mode."""
-        data: ReturnDict[str, Any] = self.get_serializer(instance).data
-        return data
+        """``get_serializer(instance).data``, typed (DRF's stubs leave that ``ReturnDict``'s
+        keys and values unknown to pyright's strict mode), by the shared serializer where
+        ``share_serializer`` and ``get_serializer`` allow."""
+        shared = self._shared_serializer()
+        if shared is None:
+            data: ReturnDict[str, Any] = self.get_serializer(instance).data
+            return data
+        row = shared.one(instance, self.get_serializer_context())
+        return ReturnDict(row, serializer=shared.serializer)
+
+    def serialize_many(self, rows: Iterable[M]) -> ReturnList[Any]:
+        """``get_serializer(rows, many=True).data``, as ``serialize`` writes it."""
+        shared = self._shared_serializer()
+        if shared is None:
+            data: ReturnList[Any] = self.get_serializer(rows, many=True).data
+            return data
+        return ReturnList(
+            shared.many(rows, self.get_serializer_context()), serializer=shared.serializer
+        )
+
+    def _shared_serializer(self) -> SharedSerializer | None:
+        """The shared serializer of ``get_serializer_class()``, unless ``share_serializer`` is
+        off or ``get_serializer`` is overridden (its serializer is then the one to use)."""
+        if not self.share_serializer or self._own_get_serializer:
+            return None
+        return shared_serializer(self.get_serializer_class())
 
     @classmethod
     def _resolve_model(cls) -> None:

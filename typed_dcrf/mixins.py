@@ -42,7 +42,7 @@ class ListModelMixin(GenericModelConsumer[M, S]):
     def list(self, /, *, data: object = None, **filters: object) -> Response[ReturnList[Any]]:
         """The filtered queryset, serialized (``data`` is ignored: see ``retrieve``)."""
         queryset = self.filter_queryset(self.get_queryset())
-        return Response.ok(self.get_serializer(queryset, many=True).data)
+        return Response.ok(self.serialize_many(queryset))
 
 
 class PaginatedListModelMixin(GenericModelConsumer[M, S]):
@@ -65,7 +65,7 @@ class RetrieveModelMixin(GenericModelConsumer[M, S]):
         """The object named by the lookup argument. ``data`` is accepted and ignored, as by
         DCRF: its JavaScript client sends ``data: {}`` with ``list``, ``retrieve`` and
         ``delete``."""
-        return Response.ok(self.get_serializer(self.get_object()).data)
+        return Response.ok(self.serialize(self.get_object()))
 
 
 class _SaveMixin(GenericModelConsumer[M, S]):
