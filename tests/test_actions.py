@@ -14,7 +14,7 @@ from annotated_types import Ge, MaxLen
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from typing_extensions import TypedDict
 
 from typed_dcrf import ActionContext, AsyncAction, AsyncAPIConsumer, Response, SyncAction, action
@@ -581,3 +581,48 @@ async def test_actions_of_one_data_type_share_its_codec() -> None:
     assert output["noted"] is not output["noted_too"]
     async with ApiClient(SharesCodecs) as client:
         assert (await client.call(SharesCodecs.noted_too)).data == 2
+
+
+@dataclass
+class Pair:
+    """An argument type of one test only: no other consumer has had pydantic check it."""
+
+    left: int
+    right: int
+
+
+async def test_arguments_are_checked_per_type_with_the_class_and_compiled_on_first_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Creating a class checks each new argument type once (``Pair`` for two actions); each
+    action's validator of all its arguments is built when the action is first called."""
+    built: list[object] = []
+
+    class Counting:
+        """``TypeAdapter`` (final), as ``_signature`` calls it: ``TypeAdapter[T](type_)``."""
+
+        def __getitem__(self, _: object) -> Counting:
+            return self
+
+        def __call__(self, type_: Any) -> TypeAdapter[Any]:
+            built.append(type_)
+            return TypeAdapter(type_)
+
+    monkeypatch.setattr("typed_dcrf._signature.TypeAdapter", Counting())
+
+    class Pairs(AsyncAPIConsumer):
+        @action()
+        async def add(self, pair: Pair) -> Response[int]:
+            return Response.ok(pair.left + pair.right)
+
+        @action()
+        async def swap(self, pair: Pair, times: int = 1) -> Response[Pair]:
+            return Response.ok(Pair(pair.right, pair.left) if times % 2 else pair)
+
+    assert built == [Pair]
+    async with ApiClient(Pairs) as client:
+        assert (await client.call(Pairs.add, pair=Pair(1, 2))).data == 3
+        assert (await client.call(Pairs.add, pair=Pair(2, 2))).data == 4
+        assert len(built) == 2
+        assert (await client.call(Pairs.swap, pair=Pair(1, 2))).data == Pair(2, 1)
+    assert len(built) == 3
