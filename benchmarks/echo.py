@@ -1,8 +1,9 @@
 """Per-action overhead of typed_dcrf, against a bare channels consumer and DCRF 1.3.0.
 
-Every consumer answers the same frame with the same five-key envelope. Each is driven in-process
-through channels' ``WebsocketCommunicator``, one frame at a time (send, then receive), in the
-same run, rounds interleaved, so that the ratios compare like with like.
+Every consumer answers the same frame, an echo of three arguments (validated, but by DCRF), with
+the same five-key envelope. Each is driven in-process through channels' ``WebsocketCommunicator``,
+one frame at a time (send, then receive) and pipelined (a batch of frames sent, then their
+replies received), in the same run, rounds interleaved, so that the ratios compare like with like.
 Run from the repository root: ``python benchmarks/echo.py`` (set-up: benchmarks/README.md).
 """
 
@@ -37,7 +38,8 @@ TYPED = "typed_dcrf async echo"
 TYPED_SYNC = "typed_dcrf sync echo"
 TYPED_FIELDS = "typed_dcrf async, 5 arguments"
 
-ECHO = {"action": "echo", "request_id": 7, "text": "hello"}
+ECHO = {"action": "echo", "request_id": 7, "text": "hello", "count": 3, "flag": True}
+ECHOED = {"text": "hello", "count": 3, "flag": True}
 FIELDS = {
     "action": "fields",
     "request_id": 7,
@@ -57,6 +59,8 @@ class Case:
     app: ASGIApplication
     frame: dict[str, Any]
     data: Any
+    pipelined: bool = True
+    """Also measured pipelined."""
 
 
 def configure_django(*apps: str, **overrides: Any) -> None:
@@ -100,13 +104,28 @@ async def raw_echo(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCal
     await send({"type": "websocket.accept", "subprotocol": None, "headers": []})
     while (message := await receive())["type"] == "websocket.receive":
         frame = json.loads(message.get("text") or "")
-        text = reply(frame, frame["text"])
+        text = reply(frame, {key: frame[key] for key in ECHOED})
         # The communicator wants "text" or "bytes" alone; asgiref's TypedDict wants both.
         await send(cast("ASGISendEvent", {"type": "websocket.send", "text": text}))
 
 
-def build_cases() -> list[Case]:
-    """The consumers, defined once Django is set up (their imports need the app registry)."""
+def echoed(frame: dict[str, Any]) -> dict[str, Any] | None:
+    """The echo's data, its three arguments checked by hand; ``None`` if one is wrong."""
+    text, count, flag = frame.get("text"), frame.get("count"), frame.get("flag")
+    if isinstance(text, str) and type(count) is int and isinstance(flag, bool):
+        return {"text": text, "count": count, "flag": flag}
+    return None
+
+
+def error(frame: dict[str, Any]) -> str:
+    """The 400 every bare consumer answers a wrong argument with."""
+    envelope = {"errors": ["Invalid arguments."], "data": None, "action": frame.get("action")}
+    return json.dumps({**envelope, "response_status": 400, "request_id": frame.get("request_id")})
+
+
+def echo_consumers() -> dict[str, type]:
+    """The echo consumers by line, defined once Django is set up (their imports need the app
+    registry): bare, bare without the hop, DCRF and typed_dcrf."""
     from channels.consumer import get_handler_name
     from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -117,8 +136,14 @@ def build_cases() -> list[Case]:
     from djangochannelsrestframework.decorators import (  # type: ignore[import-not-found,import-untyped,unused-ignore]
         action as dcrf_action,
     )
+    from typing_extensions import TypedDict
 
     from typed_dcrf import AsyncAPIConsumer, Response, action
+
+    class Echoed(TypedDict):
+        text: str
+        count: int
+        flag: bool
 
     class Bare(AsyncWebsocketConsumer):
         """The echo by hand, on channels' own dispatch (a DB-thread hop per message)."""
@@ -127,7 +152,8 @@ def build_cases() -> list[Case]:
             self, text_data: str | None = None, bytes_data: bytes | None = None
         ) -> None:
             frame = json.loads(text_data or "")
-            await self.send(reply(frame, frame["text"]))
+            data = echoed(frame)
+            await self.send(error(frame) if data is None else reply(frame, data))
 
     class BareNoHop(Bare):
         """The same, dispatching without channels' per-message ``aclose_old_connections``."""
@@ -139,23 +165,27 @@ def build_cases() -> list[Case]:
         """DCRF 1.3.0: async and sync echo actions."""
 
         @dcrf_action()  # type: ignore[untyped-decorator]
-        async def echo(self, text: str, **kwargs: Any) -> tuple[str, int]:
-            return text, 200
+        async def echo(
+            self, text: str, count: int, flag: bool, **kwargs: Any
+        ) -> tuple[dict[str, Any], int]:
+            return {"text": text, "count": count, "flag": flag}, 200
 
         @dcrf_action()  # type: ignore[untyped-decorator]
-        def echo_sync(self, text: str, **kwargs: Any) -> tuple[str, int]:
-            return text, 200
+        def echo_sync(
+            self, text: str, count: int, flag: bool, **kwargs: Any
+        ) -> tuple[dict[str, Any], int]:
+            return {"text": text, "count": count, "flag": flag}, 200
 
     class Typed(AsyncAPIConsumer):
         """typed_dcrf: async, sync and five-argument actions."""
 
         @action()
-        async def echo(self, text: str) -> Response[str]:
-            return Response.ok(text)
+        async def echo(self, text: str, count: int, flag: bool) -> Response[Echoed]:
+            return Response.ok({"text": text, "count": count, "flag": flag})
 
         @action()
-        def echo_sync(self, text: str) -> Response[str]:
-            return Response.ok(text)
+        def echo_sync(self, text: str, count: int, flag: bool) -> Response[Echoed]:
+            return Response.ok({"text": text, "count": count, "flag": flag})
 
         @action()
         async def fields(
@@ -163,16 +193,24 @@ def build_cases() -> list[Case]:
         ) -> Response[int]:
             return Response.ok(count + len(ids))
 
+    return {BARE: Bare, BARE_NO_HOP: BareNoHop, DCRF_ASYNC: DCRF, TYPED: Typed}
+
+
+def build_cases() -> list[Case]:
+    """Every line: the echo consumers' async and sync echoes, and the harness floor."""
+    consumers = echo_consumers()
+    bare, no_hop = consumers[BARE].as_asgi(), consumers[BARE_NO_HOP].as_asgi()
+    dcrf, typed = consumers[DCRF_ASYNC].as_asgi(), consumers[TYPED].as_asgi()
     echo_sync = {**ECHO, "action": "echo_sync"}
     return [
-        Case(RAW, raw_echo, ECHO, "hello"),
-        Case(BARE, Bare.as_asgi(), ECHO, "hello"),
-        Case(BARE_NO_HOP, BareNoHop.as_asgi(), ECHO, "hello"),
-        Case(DCRF_ASYNC, DCRF.as_asgi(), ECHO, "hello"),
-        Case(DCRF_SYNC, DCRF.as_asgi(), echo_sync, "hello"),
-        Case(TYPED, Typed.as_asgi(), ECHO, "hello"),
-        Case(TYPED_SYNC, Typed.as_asgi(), echo_sync, "hello"),
-        Case(TYPED_FIELDS, Typed.as_asgi(), FIELDS, 8),
+        Case(RAW, raw_echo, ECHO, ECHOED),
+        Case(BARE, bare, ECHO, ECHOED),
+        Case(BARE_NO_HOP, no_hop, ECHO, ECHOED),
+        Case(DCRF_ASYNC, dcrf, ECHO, ECHOED),
+        Case(DCRF_SYNC, dcrf, echo_sync, ECHOED, pipelined=False),
+        Case(TYPED, typed, ECHO, ECHOED),
+        Case(TYPED_SYNC, typed, echo_sync, ECHOED, pipelined=False),
+        Case(TYPED_FIELDS, typed, FIELDS, 8, pipelined=False),
     ]
 
 
@@ -185,8 +223,14 @@ class Round:
     cpu: float
 
 
-async def run_case(case: Case, messages: int, warmup: int) -> Round:
-    """The round trips of ``messages`` frames, after ``warmup`` untimed ones."""
+SEQUENTIAL = "sequential"
+PIPELINED = "pipelined"
+
+
+async def run_case(case: Case, messages: int, warmup: int, batch: int) -> Round:
+    """The round trips of ``messages`` frames, after ``warmup`` untimed ones, ``batch`` at a
+    time (all sent, then all their replies received): each sample is a batch's time over its
+    frames."""
     from channels.testing.websocket import WebsocketCommunicator
 
     communicator = WebsocketCommunicator(case.app, "/ws/")
@@ -204,40 +248,52 @@ async def run_case(case: Case, messages: int, warmup: int) -> Round:
     samples: list[float] = []
     gc.collect()
     clock = time.perf_counter
+    batches = max(1, messages // batch)
     cpu_start = time.process_time()
-    for _ in range(messages):
+    for _ in range(batches):
         start = clock()
-        await communicator.send_to(text_data=text)
-        await communicator.receive_from()
-        samples.append(clock() - start)
-    cpu = (time.process_time() - cpu_start) / messages
+        for _ in range(batch):
+            await communicator.send_to(text_data=text)
+        for _ in range(batch):
+            await communicator.receive_from()
+        samples.append((clock() - start) / batch)
+    cpu = (time.process_time() - cpu_start) / (batches * batch)
     await communicator.disconnect()
     return Round(samples, cpu)
 
 
-async def measure(cases: list[Case], messages: int, rounds: int) -> dict[str, list[Round]]:
-    """Every case's rounds; rounds interleaved, the order rotated."""
-    samples: dict[str, list[Round]] = {case.name: [] for case in cases}
+async def measure(
+    cases: list[Case], messages: int, rounds: int, batch: int
+) -> dict[str, dict[str, list[Round]]]:
+    """Every case's rounds, sequential and (where the case says) pipelined; rounds
+    interleaved, the order rotated."""
+    runs = [(SEQUENTIAL, case, 1) for case in cases]
+    runs += [(PIPELINED, case, batch) for case in cases if case.pipelined]
+    samples: dict[str, dict[str, list[Round]]] = {SEQUENTIAL: {}, PIPELINED: {}}
+    for mode, case, _ in runs:
+        samples[mode][case.name] = []
     warmup = max(50, messages // 10)
     for number in range(rounds):
-        shift = number % len(cases)
-        for case in cases[shift:] + cases[:shift]:
-            samples[case.name].append(await run_case(case, messages, warmup))
+        shift = number % len(runs)
+        for mode, case, size in runs[shift:] + runs[:shift]:
+            samples[mode][case.name].append(await run_case(case, messages, warmup, size))
     return samples
 
 
 def summarize(samples: dict[str, list[Round]]) -> dict[str, dict[str, Any]]:
     """In µs per message: the median of the round medians, their range, the pooled p90, and
-    the median of the rounds' CPU per message."""
+    the median of the rounds' CPU per message (with its range)."""
     rows: dict[str, dict[str, Any]] = {}
     for name, by_round in samples.items():
         medians = [statistics.median(done.seconds) * 1e6 for done in by_round]
         pooled = [sample for done in by_round for sample in done.seconds]
+        cpu = [done.cpu * 1e6 for done in by_round]
         rows[name] = {
             "median_us": statistics.median(medians),
             "round_medians_us": medians,
             "p90_us": statistics.quantiles(pooled, n=10)[-1] * 1e6,
-            "cpu_us": statistics.median(done.cpu * 1e6 for done in by_round),
+            "cpu_us": statistics.median(cpu),
+            "cpu_range_us": [min(cpu), max(cpu)],
         }
     bare = rows[BARE]["median_us"]
     for row in rows.values():
@@ -246,20 +302,22 @@ def summarize(samples: dict[str, list[Round]]) -> dict[str, dict[str, Any]]:
 
 
 def ratios(rows: dict[str, dict[str, Any]]) -> dict[str, float]:
-    """The headline ratios of medians."""
+    """The headline ratios of medians (those of lines not in ``rows`` left out)."""
 
     def of(first: str, second: str, key: str = "median_us") -> float:
         return float(rows[first][key] / rows[second][key])
 
-    return {
+    headline = {
         "typed_dcrf async / bare": of(TYPED, BARE),
         "typed_dcrf async / bare without the DB hop": of(TYPED, BARE_NO_HOP),
         "typed_dcrf async / bare without the DB hop, CPU": of(TYPED, BARE_NO_HOP, "cpu_us"),
         "typed_dcrf async / DCRF async": of(TYPED, DCRF_ASYNC),
         "typed_dcrf async / DCRF async, CPU": of(TYPED, DCRF_ASYNC, "cpu_us"),
-        "typed_dcrf sync / DCRF sync": of(TYPED_SYNC, DCRF_SYNC),
-        "typed_dcrf 5 arguments / typed_dcrf echo": of(TYPED_FIELDS, TYPED),
     }
+    if TYPED_SYNC in rows:
+        headline["typed_dcrf sync / DCRF sync"] = of(TYPED_SYNC, DCRF_SYNC)
+        headline["typed_dcrf 5 arguments / typed_dcrf echo"] = of(TYPED_FIELDS, TYPED)
+    return headline
 
 
 def print_table(rows: dict[str, dict[str, Any]], headline: dict[str, float]) -> None:
@@ -294,24 +352,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--messages", type=int, default=1000, help="timed frames per round")
     parser.add_argument("--rounds", type=int, default=15, help="rounds over every consumer")
+    parser.add_argument("--batch", type=int, default=50, help="frames per pipelined batch")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
     args = parser.parse_args()
-    if args.messages < 2 or args.rounds < 1:
-        parser.error("--messages must be at least 2 and --rounds at least 1")
+    if args.messages < 2 or args.rounds < 1 or args.batch < 2:
+        parser.error("--messages and --batch must be at least 2 and --rounds at least 1")
     configure_django()
     cases = build_cases()
     started = time.perf_counter()
-    samples = asyncio.run(measure(cases, args.messages, args.rounds))
+    samples = asyncio.run(measure(cases, args.messages, args.rounds, args.batch))
     elapsed = time.perf_counter() - started
-    rows = summarize(samples)
-    headline = ratios(rows)
     print(f"{args.messages} messages x {args.rounds} rounds per consumer, {elapsed:.1f} s")
     print(", ".join(f"{name} {number}" for name, number in versions().items()))
-    print()
-    print_table(rows, headline)
+    result: dict[str, Any] = {"messages": args.messages, "rounds": args.rounds}
+    result |= {"batch": args.batch, "versions": versions()}
+    for mode, by_case in samples.items():
+        rows = summarize(by_case)
+        headline = ratios(rows)
+        title = mode if mode == SEQUENTIAL else f"{mode}, {args.batch} frames a batch"
+        print(f"\n{title}\n")
+        print_table(rows, headline)
+        result[mode] = {"consumers": rows, "ratios": headline}
     if args.json:
-        result = {"messages": args.messages, "rounds": args.rounds, "versions": versions()}
-        result |= {"consumers": rows, "ratios": headline}
         args.json.write_text(json.dumps(result, indent=2) + "\n")
 
 

@@ -317,8 +317,23 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
     # Running actions.
 
     async def _run(self, found: Action[Any, Any], request_id: JSONValue, frame: JSONObject) -> None:
+        # One coroutine from the frame to the reply: each level costs every frame.
         try:
-            context, status, data_json = await self._call(found, request_id, frame)
+            allow_unknown = get_settings().allow_unknown_arguments
+            arguments = found.signature.validate(frame, allow_unknown=allow_unknown)
+            context = ActionContext(found.name, request_id, self.scope, self.user, arguments)
+            token = current_context.set(context)
+            try:
+                if found.is_async:
+                    if self._permissions is not None:
+                        subject = Subject(self, context, found.method)
+                        refused = await evaluate(self._permissions, ACTION, subject)
+                        raise_if_refused(refused, subject)
+                    status, data_json = _serialize(found, await found.func(self, **arguments))
+                else:
+                    status, data_json = await _call_sync(self, found, context, self._permissions)
+            finally:
+                current_context.reset(token)
         except asyncio.CancelledError as exc:
             task = asyncio.current_task()
             if task is None or task.cancelling():
@@ -330,23 +345,6 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
             await self.send_envelope(_envelope.success(found.name, request_id, status, data_json))
             for then in context.after_reply:
                 await then()
-
-    async def _call(
-        self, found: Action[Any, Any], request_id: JSONValue, frame: JSONObject
-    ) -> tuple[ActionContext, int, str]:
-        allow_unknown = get_settings().allow_unknown_arguments
-        arguments = found.signature.validate(frame, allow_unknown=allow_unknown)
-        context = ActionContext(found.name, request_id, self.scope, self.user, arguments)
-        token = current_context.set(context)
-        try:
-            if found.is_async:
-                if self._permissions is not None:
-                    subject = Subject(self, context, found.method)
-                    raise_if_refused(await evaluate(self._permissions, ACTION, subject), subject)
-                return (context, *_serialize(found, await found.func(self, **arguments)))
-            return (context, *await _call_sync(self, found, context, self._permissions))
-        finally:
-            current_context.reset(token)
 
     async def _send_error(
         self, exc: BaseException, action: str | None, request_id: JSONValue
