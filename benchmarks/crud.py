@@ -1,9 +1,10 @@
 """Throughput of generic CRUD actions: typed_dcrf's ModelConsumer, DCRF 1.3.0 and a bare consumer.
 
 Each consumer answers ``retrieve`` (one row) and ``list`` (100 rows) of one model through one
-DRF ModelSerializer, with one SQL query and the same five-key envelope. All are driven in-process
-through channels' ``WebsocketCommunicator``, connected at once and taking turns request by
-request, so that the ratios compare like with like on a busy machine.
+DRF ModelSerializer, with one SQL query and the same five-key envelope, on SQLite or PostgreSQL;
+typed_dcrf's typed output (a ``TypedDict`` of the rows' values) answers the list too. All are
+driven in-process through channels' ``WebsocketCommunicator``, connected at once and taking
+turns request by request, so that the ratios compare like with like on a busy machine.
 Run from the repository root: ``python benchmarks/crud.py`` (set-up: benchmarks/README.md).
 """
 
@@ -15,7 +16,7 @@ import statistics
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from channels.db import database_sync_to_async
 from echo import Case, configure_django, reply, versions
@@ -29,10 +30,21 @@ LIST = {"action": "list", "request_id": 7}
 ACTIONS = {"retrieve": RETRIEVE, f"list-{ROWS}": LIST}
 
 TYPED = "typed_dcrf"
+TYPED_ROWS = "typed_dcrf, typed output"
 DCRF = "DCRF 1.3.0"
 BARE = "bare channels consumer"
 BARE_NO_HOP = "bare, no per-message DB hop"
-CONTENDERS = (BARE, BARE_NO_HOP, DCRF, TYPED)
+CONTENDERS = (BARE, BARE_NO_HOP, DCRF, TYPED, TYPED_ROWS)
+# The typed output answers the list only (the same data, not through the serializer).
+LINES = {"retrieve": CONTENDERS[:-1], f"list-{ROWS}": CONTENDERS}
+
+POSTGRES = {
+    "ENGINE": "django.db.backends.postgresql",
+    "NAME": "test",
+    "USER": "postgres",
+    "HOST": "127.0.0.1",
+    "PORT": 5432,
+}
 
 
 @database_sync_to_async
@@ -44,6 +56,8 @@ def create_rows() -> tuple[Any, Any]:
     from django.db import connection
 
     with connection.schema_editor() as editor:
+        if Item._meta.db_table in connection.introspection.table_names():
+            editor.delete_model(Item)  # left by a run that was stopped
         editor.create_model(Item)
     start = datetime(2025, 1, 1, tzinfo=UTC)
     Item.objects.bulk_create(
@@ -52,6 +66,16 @@ def create_rows() -> tuple[Any, Any]:
     )
     one = ItemSerializer(Item.objects.get(pk=RETRIEVE["pk"])).data
     return one, ItemSerializer(Item.objects.all(), many=True).data
+
+
+@database_sync_to_async
+def drop_rows() -> None:
+    """Drop the table (on PostgreSQL it outlives the run)."""
+    from bench_app.models import Item
+    from django.db import connection
+
+    with connection.schema_editor() as editor:
+        editor.delete_model(Item)
 
 
 def build_apps() -> dict[str, Any]:
@@ -69,8 +93,17 @@ def build_apps() -> dict[str, Any]:
         ListModelMixin,
         RetrieveModelMixin,
     )
+    from typing_extensions import TypedDict
 
+    from typed_dcrf import AsyncAPIConsumer, Response, action
     from typed_dcrf.mixins import ModelConsumer
+
+    class ItemRow(TypedDict):
+        id: int
+        name: str
+        quantity: int
+        active: bool
+        created: datetime
 
     def serialize(pk: int | None) -> Any:
         if pk is None:
@@ -100,11 +133,20 @@ def build_apps() -> dict[str, Any]:
     class TypedItems(ModelConsumer[Item, ItemSerializer]):
         pass
 
+    class TypedRows(AsyncAPIConsumer):
+        """The typed output: the rows' values, serialized by their TypedDict."""
+
+        @action()
+        def list(self) -> Response[list[ItemRow]]:
+            rows = Item.objects.values("id", "name", "quantity", "active", "created")
+            return Response.ok(cast("list[ItemRow]", list(rows)))
+
     return {
         BARE: Bare.as_asgi(),
         BARE_NO_HOP: BareNoHop.as_asgi(),
         DCRF: DCRFItems.as_asgi(),
         TYPED: TypedItems.as_asgi(),
+        TYPED_ROWS: TypedRows.as_asgi(),
     }
 
 
@@ -117,7 +159,7 @@ async def connect(case: Case) -> "WebsocketCommunicator":
     await communicator.send_to(text_data=json.dumps(case.frame))
     answer = json.loads(await communicator.receive_from()) if connected else "refused"
     if answer != json.loads(reply(case.frame, case.data)):
-        raise RuntimeError(f"{case.name}: unexpected reply {answer!r}")
+        raise RuntimeError(f"{case.name}: unexpected reply {str(answer)[:300]}")
     return communicator
 
 
@@ -141,10 +183,14 @@ async def queries_per_request(communicator: "WebsocketCommunicator", text: str) 
     return await database_sync_to_async(len)(captured) / requests
 
 
+Samples = dict[str, list[list[tuple[float, float]]]]
+
+
 async def measure(
     cases: list[Case], requests: int, rounds: int
-) -> tuple[dict[str, list[list[float]]], dict[str, float]]:
-    """Every case's seconds per request by round, and its SQL queries per request.
+) -> tuple[Samples, dict[str, float]]:
+    """Every case's (wall, CPU) seconds per request by round, and its SQL queries per request
+    (CPU: the whole process's, the database thread's work included).
 
     Every consumer stays connected; within a round they take turns, one request each, in an
     order rotated every round, so that all of them meet the same load on the machine.
@@ -153,19 +199,19 @@ async def measure(
     queries = {name: await queries_per_request(client, text) for name, client, text in clients}
     for _, client, text in clients:
         await round_trips(client, text, max(50, requests // 10))  # warm-up
-    samples: dict[str, list[list[float]]] = {name: [] for name, _, _ in clients}
-    clock = time.perf_counter
+    samples: Samples = {name: [] for name, _, _ in clients}
+    clock, cpu = time.perf_counter, time.process_time
     for number in range(rounds):
         shift = number % len(clients)
         order = clients[shift:] + clients[:shift]
-        timed: dict[str, list[float]] = {name: [] for name, _, _ in clients}
+        timed: dict[str, list[tuple[float, float]]] = {name: [] for name, _, _ in clients}
         gc.collect()
         for _ in range(requests):
             for name, client, text in order:
-                start = clock()
+                start, cpu_start = clock(), cpu()
                 await client.send_to(text_data=text)
                 await client.receive_from()
-                timed[name].append(clock() - start)
+                timed[name].append((clock() - start, cpu() - cpu_start))
         for name, seconds in timed.items():
             samples[name].append(seconds)
     for _, client, _ in clients:
@@ -173,36 +219,41 @@ async def measure(
     return samples, queries
 
 
-async def run(requests: int, rounds: int) -> tuple[dict[str, list[list[float]]], dict[str, float]]:
-    """Create the rows, then measure every (contender, action) case."""
+async def run(requests: int, rounds: int) -> tuple[Samples, dict[str, float]]:
+    """Create the rows, measure every (contender, action) case, drop the rows."""
     one, many = await create_rows()
-    apps = build_apps()
-    expected = {"retrieve": one, f"list-{ROWS}": many}
-    cases = [
-        Case(f"{name} {action}", app, frame, expected[action])
-        for action, frame in ACTIONS.items()
-        for name, app in apps.items()
-    ]
-    return await measure(cases, requests, rounds)
+    try:
+        apps = build_apps()
+        expected = {"retrieve": one, f"list-{ROWS}": many}
+        cases = [
+            Case(f"{name} {action}", apps[name], frame, expected[action])
+            for action, frame in ACTIONS.items()
+            for name in LINES[action]
+        ]
+        return await measure(cases, requests, rounds)
+    finally:
+        await drop_rows()
 
 
-def summarize(
-    samples: dict[str, list[list[float]]], queries: dict[str, float]
-) -> dict[str, dict[str, dict[str, Any]]]:
+def summarize(samples: Samples, queries: dict[str, float]) -> dict[str, dict[str, dict[str, Any]]]:
     """By action, then contender: µs per request (median of round medians, their range, the
-    pooled p90), requests/s at that median, SQL queries per request."""
+    pooled p90), CPU µs per request (median of round medians, their range), requests/s at the
+    median, SQL queries per request."""
     rows: dict[str, dict[str, dict[str, Any]]] = {}
-    for action in ACTIONS:
+    for action, names in LINES.items():
         rows[action] = {}
-        for name in CONTENDERS:
+        for name in names:
             by_round = samples[f"{name} {action}"]
-            medians = [statistics.median(seconds) * 1e6 for seconds in by_round]
-            pooled = [sample for seconds in by_round for sample in seconds]
+            medians = [statistics.median(wall for wall, _ in timed) * 1e6 for timed in by_round]
+            cpu = [statistics.median(used for _, used in timed) * 1e6 for timed in by_round]
+            pooled = [wall for timed in by_round for wall, _ in timed]
             median = statistics.median(medians)
             rows[action][name] = {
                 "median_us": median,
                 "round_medians_us": medians,
                 "p90_us": statistics.quantiles(pooled, n=10)[-1] * 1e6,
+                "cpu_us": statistics.median(cpu),
+                "cpu_range_us": [min(cpu), max(cpu)],
                 "requests_per_s": 1e6 / median,
                 "queries": queries[f"{name} {action}"],
             }
@@ -210,12 +261,17 @@ def summarize(
 
 
 def ratios(rows: dict[str, dict[str, dict[str, Any]]]) -> dict[str, float]:
-    """typed_dcrf's median over each other contender's, per action."""
-    return {
-        f"{action}: {TYPED} / {other}": by_name[TYPED]["median_us"] / by_name[other]["median_us"]
-        for action, by_name in rows.items()
-        for other in (DCRF, BARE, BARE_NO_HOP)
-    }
+    """typed_dcrf's medians (wall and CPU) over each other contender's, per action; the typed
+    output's over the bare consumer's without the hop."""
+    headline: dict[str, float] = {}
+    for action, by_name in rows.items():
+        typed = [TYPED, TYPED_ROWS] if TYPED_ROWS in by_name else [TYPED]
+        for line in typed:
+            for other in (DCRF, BARE, BARE_NO_HOP):
+                for key, unit in (("median_us", ""), ("cpu_us", ", CPU")):
+                    value = by_name[line][key] / by_name[other][key]
+                    headline[f"{action}: {line} / {other}{unit}"] = value
+    return headline
 
 
 def print_table(rows: dict[str, dict[str, dict[str, Any]]], headline: dict[str, float]) -> None:
@@ -223,14 +279,15 @@ def print_table(rows: dict[str, dict[str, dict[str, Any]]], headline: dict[str, 
     width = max(map(len, CONTENDERS))
     for action, by_name in rows.items():
         print(
-            f"{action:<{width}}  {'median µs':>9}  {'rounds µs':>15}  {'p90 µs':>8}"
-            f"  {'req/s':>6}  {'SQL/req':>7}"
+            f"{action:<{width}}  {'median µs':>9}  {'rounds µs':>11}  {'p90 µs':>8}"
+            f"  {'CPU µs':>7}  {'req/s':>6}  {'SQL/req':>7}"
         )
         for name, row in by_name.items():
             low, high = min(row["round_medians_us"]), max(row["round_medians_us"])
             print(
-                f"{name:<{width}}  {row['median_us']:>9.1f}  {f'{low:.0f}-{high:.0f}':>15}"
-                f"  {row['p90_us']:>8.1f}  {row['requests_per_s']:>6.0f}  {row['queries']:>7.2f}"
+                f"{name:<{width}}  {row['median_us']:>9.1f}  {f'{low:.0f}-{high:.0f}':>11}"
+                f"  {row['p90_us']:>8.1f}  {row['cpu_us']:>7.1f}  {row['requests_per_s']:>6.0f}"
+                f"  {row['queries']:>7.2f}"
             )
         print()
     label_width = max(map(len, headline))
@@ -243,22 +300,36 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--requests", type=int, default=300, help="timed requests per round")
     parser.add_argument("--rounds", type=int, default=9, help="rounds over every consumer")
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="SQLite in memory, "
+        "or PostgreSQL's database test on 127.0.0.1:5432 (a table made, then dropped)",
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
     args = parser.parse_args()
     if args.requests < 2 or args.rounds < 1:
         parser.error("--requests must be at least 2 and --rounds at least 1")
-    configure_django("bench_app")
+    if args.database == "postgres":
+        configure_django("bench_app", DATABASES={"default": POSTGRES})
+    else:
+        configure_django("bench_app")
     started = time.perf_counter()
     samples, queries = asyncio.run(run(args.requests, args.rounds))
     elapsed = time.perf_counter() - started
     rows = summarize(samples, queries)
     headline = ratios(rows)
-    print(f"{args.requests} requests x {args.rounds} rounds per case, {elapsed:.1f} s")
+    print(
+        f"{args.requests} requests x {args.rounds} rounds per case on {args.database},"
+        f" {elapsed:.1f} s"
+    )
     print(", ".join(f"{name} {number}" for name, number in versions().items()))
     print()
     print_table(rows, headline)
     if args.json:
-        result = {"requests": args.requests, "rounds": args.rounds, "versions": versions()}
+        result = {"requests": args.requests, "rounds": args.rounds, "database": args.database}
+        result |= {"versions": versions()}
         result |= {"actions": rows, "ratios": headline}
         args.json.write_text(json.dumps(result, indent=2) + "\n")
 

@@ -64,11 +64,12 @@ class Case:
 
 
 def configure_django(*apps: str, **overrides: Any) -> None:
-    """Minimal settings: in-memory SQLite, no channel layer, the apps DCRF imports and ``apps``;
-    ``overrides`` replace or add settings."""
+    """Minimal settings: in-memory SQLite, no channel layer, UTC, the apps DCRF imports and
+    ``apps``; ``overrides`` replace or add settings."""
     settings.configure(
         SECRET_KEY="benchmark",
         USE_TZ=True,
+        TIME_ZONE="UTC",
         INSTALLED_APPS=[
             "django.contrib.auth",
             "django.contrib.contenttypes",
@@ -76,8 +77,8 @@ def configure_django(*apps: str, **overrides: Any) -> None:
             "rest_framework",
             *apps,
         ],
-        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
         **{
+            "DATABASES": {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
             "CHANNEL_LAYERS": {},
             "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
             **overrides,
