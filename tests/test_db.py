@@ -244,6 +244,38 @@ async def test_sync_action_closes_an_obsolete_connection_before_running(
     assert events[: len(first_events)] == first_events
 
 
+def connection_id() -> int | None:
+    """The database thread's connection, opened if it is not (``None`` on SQLite: the suite's
+    database there is in memory, whose connection Django never closes, or it would be lost)."""
+    connection.ensure_connection()
+    return None if connection.vendor == "sqlite" else id(connection.connection)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "between",
+    [
+        pytest.param(expire_connection, id="past its CONN_MAX_AGE"),
+        pytest.param(close_connection, id="closed"),
+    ],
+)
+async def test_actions_keep_working_when_the_connection_ends_between_messages(
+    real_close_old_connections: None,
+    db_thread_connection: None,
+    between: Callable[[], object],
+) -> None:
+    """The database thread's connection expires, or is closed, between two messages of one
+    client: the next action gets a new connection and works, on SQLite and PostgreSQL."""
+    async with ApiClient(Store) as client:
+        assert (await client.call(Store.add, text="before")).data == 1
+        first = await sync_to_async(connection_id)()
+        await sync_to_async(between)()
+        assert (await client.call(Store.add, text="after")).data == 2
+        now = await sync_to_async(connection_id)()
+        assert now is None or now != first
+        assert (await client.call(Store.echo, n=3)).data == 3
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_sync_action_uses_the_orm_in_the_database_thread() -> None:
     """A sync action creates and counts rows; the rows are visible to db.run afterwards."""

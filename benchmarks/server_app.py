@@ -1,0 +1,13 @@
+"""The ASGI application ``server.py`` serves with uvicorn: one echo consumer of ``echo.py``, the
+line named by the environment variable ``BENCH_LINE``, answering at every path."""
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from echo import configure_django, echo_consumers  # noqa: E402 (the path above first)
+
+configure_django()
+application = echo_consumers()[os.environ["BENCH_LINE"]].as_asgi()
