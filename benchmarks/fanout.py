@@ -4,7 +4,8 @@ Each contender's N subscribers (in-process ``WebsocketCommunicator``s) watch one
 of its own; one save of the row is timed until the last subscriber has its update frame, over
 the in-memory layer and over Redis, in rounds interleaved between the contenders. The bare
 consumer does the least that work can be done with: the saving code serializes the row once and
-``group_send``s the data, and each consumer sends it on. Also measured: listing 100 rows of a
+``group_send``s the data, and each consumer sends it on (on channels' own dispatch, and without
+its per-message DB-thread hop, as typed_dcrf dispatches). Also measured: listing 100 rows of a
 model that typed_dcrf observes, against the same list of one it does not (observers add no
 ``post_init`` hook to loading rows).
 Run from the repository root: ``python benchmarks/fanout.py`` (set-up: benchmarks/README.md).
@@ -29,7 +30,8 @@ from echo import configure_django, versions
 TYPED = "typed_dcrf"
 DCRF = "DCRF 1.3.0"
 BARE = "bare, serializing once"
-CONTENDERS = (BARE, DCRF, TYPED)
+BARE_NO_HOP = "bare, no per-message DB hop"
+CONTENDERS = (BARE, BARE_NO_HOP, DCRF, TYPED)
 LAYERS = {
     "memory": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}},
     "redis": {
@@ -71,6 +73,7 @@ def build() -> dict[str, Any]:
         ObservedItemSerializer,
         TypedRowSerializer,
     )
+    from channels.consumer import get_handler_name
     from channels.generic.websocket import AsyncJsonWebsocketConsumer
     from channels.layers import get_channel_layer
 
@@ -87,22 +90,35 @@ def build() -> dict[str, Any]:
     class Bare(AsyncJsonWebsocketConsumer):
         """Joins the row's group on subscribe; sends on whatever the group receives."""
 
+        group = "bare-row-1"
+
         async def receive_json(self, content: Any, **kwargs: Any) -> None:
             self.request_id = content["request_id"]
-            await self.channel_layer.group_add("bare-row-1", self.channel_name)
+            await self.channel_layer.group_add(self.group, self.channel_name)
             await self.send_json(envelope("subscribe", 201, self.request_id, None))
 
         async def row_changed(self, message: dict[str, Any]) -> None:
             await self.send_json(envelope("update", 200, self.request_id, message["data"]))
 
-    def bare_save(name: str) -> None:
-        row = BareRow.objects.get(pk=1)
-        row.name = name
-        row.save()
-        data = BareRowSerializer(row).data
-        async_to_sync(get_channel_layer().group_send)(  # type: ignore[union-attr]
-            "bare-row-1", {"type": "row.changed", "data": data}
-        )
+    class BareNoHop(Bare):
+        """The same, dispatching without channels' per-message ``aclose_old_connections``."""
+
+        group = "bare-no-hop-row-1"
+
+        async def dispatch(self, message: dict[str, Any]) -> None:
+            await getattr(self, get_handler_name(message))(message)
+
+    def bare_saver(group: str) -> Any:
+        def save(name: str) -> None:
+            row = BareRow.objects.get(pk=1)
+            row.name = name
+            row.save()
+            data = BareRowSerializer(row).data
+            async_to_sync(get_channel_layer().group_send)(  # type: ignore[union-attr]
+                group, {"type": "row.changed", "data": data}
+            )
+
+        return save
 
     class DCRFRows(ObserverModelInstanceMixin, GenericAsyncAPIConsumer):  # type: ignore[misc]
         queryset = DCRFRow.objects.all()
@@ -134,7 +150,12 @@ def build() -> dict[str, Any]:
     subscribe = {"action": "subscribe_instance", "pk": 1}
     return {
         "fanout": {
-            BARE: (Bare.as_asgi(), {"action": "subscribe"}, bare_save),
+            BARE: (Bare.as_asgi(), {"action": "subscribe"}, bare_saver(Bare.group)),
+            BARE_NO_HOP: (
+                BareNoHop.as_asgi(),
+                {"action": "subscribe"},
+                bare_saver(BareNoHop.group),
+            ),
             DCRF: (DCRFRows.as_asgi(), subscribe, saver(DCRFRow)),
             TYPED: (TypedRows.as_asgi(), subscribe, saver(TypedRow)),
         },
@@ -198,7 +219,8 @@ async def fanout(
             await one_update(clients, save, "warm-up")
         samples: dict[str, list[list[float]]] = {name: [] for name in connected}
         for number in range(rounds):
-            order = list(connected)[number % 3 :] + list(connected)[: number % 3]
+            shift = number % len(connected)
+            order = list(connected)[shift:] + list(connected)[:shift]
             timed: dict[str, list[float]] = {name: [] for name in connected}
             gc.collect()
             for update in range(updates):
@@ -258,8 +280,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     counts = [int(count) for count in args.subscribers.split(",")]
     fanned = await fanout(apps["fanout"], counts, args.rounds, args.updates)
     listed = await listing(apps["list"], args.rounds, args.requests)
+    fanout_rows = {count: medians(samples) for count, samples in fanned.items()}
     return {
-        "fanout": {count: medians(samples) for count, samples in fanned.items()},
+        "fanout": fanout_rows,
+        "ratios": {
+            count: {
+                f"{TYPED} / {other}": rows[TYPED]["median_ms"] / rows[other]["median_ms"]
+                for other in (BARE_NO_HOP, DCRF)
+            }
+            for count, rows in fanout_rows.items()
+        },
         "list": medians(listed),
     }
 
@@ -281,9 +311,11 @@ def report(layer: str, result: dict[str, Any]) -> None:
             low, high = min(row["rounds_ms"]), max(row["rounds_ms"])
             ratio = row["median_ms"] / bare
             print(
-                f"{count:>4} subscribers  {name:<24} {row['median_ms']:>8.2f}"
+                f"{count:>4} subscribers  {name:<27} {row['median_ms']:>8.2f}"
                 f"  {low:>7.2f}-{high:<7.2f}  x bare {ratio:.2f}"
             )
+        for label, value in result["ratios"][count].items():
+            print(f"{count:>4} subscribers  {label}: {value:.2f}")
     plain, observed = result["list"]["not observed"], result["list"]["observed"]
     ratio = observed["median_ms"] / plain["median_ms"]
     print(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from echo import configure_django, echo_consumers  # noqa: E402 (the path above first)
+from echo import configure_django, echo_consumers
 
 configure_django()
 application = echo_consumers()[os.environ["BENCH_LINE"]].as_asgi()
