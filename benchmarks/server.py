@@ -171,7 +171,9 @@ def ratios(
     rows: dict[str, dict[str, Any]], memories: dict[str, dict[str, float]]
 ) -> dict[str, float]:
     def of(first: str, second: str, key: str, table: dict[str, Any]) -> float:
-        return float(table[first][key] / table[second][key])
+        # CPU time comes in clock ticks (10 ms): a very short run may measure none.
+        divisor = table[second][key]
+        return float(table[first][key] / divisor) if divisor else float("nan")
 
     return {
         "server CPU per message: typed_dcrf / bare without the DB hop": of(
