@@ -124,27 +124,11 @@ def error(frame: dict[str, Any]) -> str:
     return json.dumps({**envelope, "response_status": 400, "request_id": frame.get("request_id")})
 
 
-def echo_consumers() -> dict[str, type]:
-    """The echo consumers by line, defined once Django is set up (their imports need the app
-    registry): bare, bare without the hop, DCRF and typed_dcrf."""
+def bare_consumers() -> dict[str, type]:
+    """The bare echo consumers by line, on channels' dispatch and without its hop (defined once
+    Django is set up: their imports need the app registry)."""
     from channels.consumer import get_handler_name
     from channels.generic.websocket import AsyncWebsocketConsumer
-
-    # DCRF ships no type information (and the project's own venv does not install it).
-    from djangochannelsrestframework.consumers import (  # type: ignore[import-not-found,import-untyped,unused-ignore]
-        AsyncAPIConsumer as DCRFConsumer,
-    )
-    from djangochannelsrestframework.decorators import (  # type: ignore[import-not-found,import-untyped,unused-ignore]
-        action as dcrf_action,
-    )
-    from typing_extensions import TypedDict
-
-    from typed_dcrf import AsyncAPIConsumer, Response, action
-
-    class Echoed(TypedDict):
-        text: str
-        count: int
-        flag: bool
 
     class Bare(AsyncWebsocketConsumer):
         """The echo by hand, on channels' own dispatch (a DB-thread hop per message)."""
@@ -162,6 +146,19 @@ def echo_consumers() -> dict[str, type]:
         async def dispatch(self, message: dict[str, Any]) -> None:
             await getattr(self, get_handler_name(message))(message)
 
+    return {BARE: Bare, BARE_NO_HOP: BareNoHop}
+
+
+def dcrf_consumer() -> type:
+    """DCRF 1.3.0's echo consumer: async and sync echo actions."""
+    # DCRF ships no type information (and the project's own venv does not install it).
+    from djangochannelsrestframework.consumers import (  # type: ignore[import-not-found,import-untyped,unused-ignore]
+        AsyncAPIConsumer as DCRFConsumer,
+    )
+    from djangochannelsrestframework.decorators import (  # type: ignore[import-not-found,import-untyped,unused-ignore]
+        action as dcrf_action,
+    )
+
     class DCRF(DCRFConsumer):  # type: ignore[misc]
         """DCRF 1.3.0: async and sync echo actions."""
 
@@ -176,6 +173,20 @@ def echo_consumers() -> dict[str, type]:
             self, text: str, count: int, flag: bool, **kwargs: Any
         ) -> tuple[dict[str, Any], int]:
             return {"text": text, "count": count, "flag": flag}, 200
+
+    return DCRF
+
+
+def typed_consumer() -> type:
+    """typed_dcrf's echo consumer: async, sync and five-argument actions."""
+    from typing_extensions import TypedDict
+
+    from typed_dcrf import AsyncAPIConsumer, Response, action
+
+    class Echoed(TypedDict):
+        text: str
+        count: int
+        flag: bool
 
     class Typed(AsyncAPIConsumer):
         """typed_dcrf: async, sync and five-argument actions."""
@@ -194,14 +205,23 @@ def echo_consumers() -> dict[str, type]:
         ) -> Response[int]:
             return Response.ok(count + len(ids))
 
-    return {BARE: Bare, BARE_NO_HOP: BareNoHop, DCRF_ASYNC: DCRF, TYPED: Typed}
+    return Typed
+
+
+def echo_consumer(line: str) -> type:
+    """One line's echo consumer, importing only what that line uses."""
+    if line == DCRF_ASYNC:
+        return dcrf_consumer()
+    if line == TYPED:
+        return typed_consumer()
+    return bare_consumers()[line]
 
 
 def build_cases() -> list[Case]:
     """Every line: the echo consumers' async and sync echoes, and the harness floor."""
-    consumers = echo_consumers()
-    bare, no_hop = consumers[BARE].as_asgi(), consumers[BARE_NO_HOP].as_asgi()
-    dcrf, typed = consumers[DCRF_ASYNC].as_asgi(), consumers[TYPED].as_asgi()
+    bare_lines = bare_consumers()
+    bare, no_hop = bare_lines[BARE].as_asgi(), bare_lines[BARE_NO_HOP].as_asgi()
+    dcrf, typed = dcrf_consumer().as_asgi(), typed_consumer().as_asgi()
     echo_sync = {**ECHO, "action": "echo_sync"}
     return [
         Case(RAW, raw_echo, ECHO, ECHOED),

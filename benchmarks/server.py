@@ -2,12 +2,16 @@
 
 Each line of ``echo.py`` (bare, bare without the hop, DCRF 1.3.0, typed_dcrf: the echo of three
 arguments) is served by its own uvicorn process (``server_app.py``), all started at once. Each
-round drives every server in turn, in an order rotated every round: ``--clients`` connections,
-each sending ``--messages`` frames one at a time (send, then wait for the reply), all clients
-at once. Reported per line: messages per second, the p50 and p99 of the round trips, and the
-server's CPU time per message (its process's user and system time, from ``/proc``: Linux). Then
-memory: each server's resident set once idle (after one connection's echo), and what 1,000 more
-connections, each answered once, add per connection.
+round drives every server in turn, in an order rotated every round, twice: ``--clients``
+connections, each sending ``--messages`` frames one at a time (send, then wait for the reply),
+all clients at once, first as fast as they can (the throughput), then paced at ``--rate``
+messages per second in all, which every server keeps up with (so that each server's CPU per
+message is measured under the same load: a saturated server also pays for waking clients that
+wait on it, which a faster one finds busy). Reported per line: messages per second at full
+speed, the p50 and p99 of the paced round trips, and the server's CPU time per message, paced
+and at full speed (its process's user and system time, from ``/proc``: Linux). And memory,
+measured first, on the fresh servers: each one's resident set once idle (after one
+connection's echo), and what 1,000 more connections, each answered once, add per connection.
 Run from the repository root: ``python benchmarks/server.py`` (set-up: benchmarks/README.md).
 """
 
@@ -79,8 +83,11 @@ def start(line: str) -> Server:
     raise RuntimeError(f"{line}: uvicorn did not start")
 
 
-async def client(url: str, messages: int, text: str, latencies: list[float]) -> None:
-    """One connection sending ``messages`` frames, one at a time, each reply checked once."""
+async def client(
+    url: str, messages: int, text: str, latencies: list[float], period: float, offset: float
+) -> None:
+    """One connection sending ``messages`` frames, one at a time, each reply checked once; a
+    frame every ``period`` seconds (from ``offset`` on), or at once after the reply if 0."""
     import websockets
 
     expected = json.loads(reply(ECHO, ECHOED))
@@ -89,20 +96,30 @@ async def client(url: str, messages: int, text: str, latencies: list[float]) -> 
         await socket_.send(text)
         if json.loads(await socket_.recv()) != expected:
             raise RuntimeError(f"{url}: unexpected reply")
+        due = clock() + offset
         for _ in range(messages):
+            if period:
+                await asyncio.sleep(max(0.0, due - clock()))
+                due += period
             start = clock()
             await socket_.send(text)
             await socket_.recv()
             latencies.append(clock() - start)
 
 
-async def drive(server: Server, clients: int, messages: int) -> dict[str, float]:
-    """One round against ``server``: every client at once."""
+async def drive(server: Server, clients: int, messages: int, rate: float) -> dict[str, float]:
+    """One run against ``server``: every client at once, at ``rate`` messages per second in
+    all (0: as fast as they can)."""
     text = json.dumps(ECHO)
     latencies: list[float] = []
+    period = clients / rate if rate else 0.0
+    runs = [
+        client(server.url, messages, text, latencies, period, period * number / clients)
+        for number in range(clients)
+    ]
     cpu = server.cpu_seconds()
     start = time.perf_counter()
-    await asyncio.gather(*(client(server.url, messages, text, latencies) for _ in range(clients)))
+    await asyncio.gather(*runs)
     elapsed = time.perf_counter() - start
     used = server.cpu_seconds() - cpu
     count = clients * messages
@@ -112,6 +129,20 @@ async def drive(server: Server, clients: int, messages: int) -> dict[str, float]
         "p50_ms": statistics.median(latencies) * 1e3,
         "p99_ms": cuts[98] * 1e3,
         "server_cpu_us": used / count * 1e6,
+    }
+
+
+async def both(server: Server, clients: int, messages: int, rate: float) -> dict[str, float]:
+    """A round against ``server``: at full speed (throughput and CPU), then paced (latency and
+    CPU)."""
+    full = await drive(server, clients, messages, 0)
+    paced = await drive(server, clients, messages, rate)
+    return {
+        "messages_per_s": full["messages_per_s"],
+        "full_speed_server_cpu_us": full["server_cpu_us"],
+        "p50_ms": paced["p50_ms"],
+        "p99_ms": paced["p99_ms"],
+        "server_cpu_us": paced["server_cpu_us"],
     }
 
 
@@ -141,17 +172,19 @@ async def memory(server: Server, connections: int) -> dict[str, float]:
 
 
 async def measure(
-    servers: list[Server], clients: int, messages: int, rounds: int, connections: int
+    servers: list[Server], args: argparse.Namespace
 ) -> tuple[dict[str, list[dict[str, float]]], dict[str, dict[str, float]]]:
-    """Every server's rounds, interleaved, the order rotated; then every server's memory."""
+    """Every server's memory, then its rounds, interleaved, the order rotated."""
+    clients, messages = args.clients, args.messages
+    # Memory first, while the servers are fresh (after a load, a process keeps what it grew).
+    memories = {server.line: await memory(server, args.connections) for server in servers}
     for server in servers:  # warm-up
-        await drive(server, clients, max(10, messages // 10))
+        await drive(server, clients, max(10, messages // 10), 0)
     samples: dict[str, list[dict[str, float]]] = {server.line: [] for server in servers}
-    for number in range(rounds):
+    for number in range(args.rounds):
         shift = number % len(servers)
         for server in servers[shift:] + servers[:shift]:
-            samples[server.line].append(await drive(server, clients, messages))
-    memories = {server.line: await memory(server, connections) for server in servers}
+            samples[server.line].append(await both(server, clients, messages, args.rate))
     return samples, memories
 
 
@@ -196,16 +229,16 @@ def print_tables(
 ) -> None:
     width = max(map(len, rows))
     print(
-        f"{'line':<{width}}  {'msg/s':>7}  {'p50 ms':>7}  {'p99 ms':>7}  {'server CPU µs':>13}"
-        f"  {'idle MB':>7}  {'KB/conn':>7}"
+        f"{'line':<{width}}  {'msg/s':>7}  {'p50 ms':>7}  {'p99 ms':>7}  {'server CPU µs':>15}"
+        f"  {'at full speed':>13}  {'idle MB':>7}  {'KB/conn':>7}"
     )
     for line, row in rows.items():
         low, high = row["server_cpu_us_range"]
         cpu = f"{row['server_cpu_us']:.1f} ({low:.0f}-{high:.0f})"
         print(
             f"{line:<{width}}  {row['messages_per_s']:>7.0f}  {row['p50_ms']:>7.2f}"
-            f"  {row['p99_ms']:>7.2f}  {cpu:>13}  {memories[line]['idle_mb']:>7.1f}"
-            f"  {memories[line]['per_connection_kb']:>7.1f}"
+            f"  {row['p99_ms']:>7.2f}  {cpu:>15}  {row['full_speed_server_cpu_us']:>13.1f}"
+            f"  {memories[line]['idle_mb']:>7.1f}  {memories[line]['per_connection_kb']:>7.1f}"
         )
     print()
     label_width = max(map(len, headline))
@@ -219,18 +252,19 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=200, help="frames per client per round")
     parser.add_argument("--rounds", type=int, default=5, help="rounds over every server")
     parser.add_argument(
+        "--rate", type=float, default=4000, help="messages per second in all, paced runs"
+    )
+    parser.add_argument(
         "--connections", type=int, default=1000, help="connections held for the memory measure"
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
     args = parser.parse_args()
-    if min(args.clients, args.messages, args.rounds, args.connections) < 1:
+    if min(args.clients, args.messages, args.rounds, args.connections, args.rate) <= 0:
         parser.error("every count must be at least 1")
     servers = [start(line) for line in LINES]
     try:
         started = time.perf_counter()
-        samples, memories = asyncio.run(
-            measure(servers, args.clients, args.messages, args.rounds, args.connections)
-        )
+        samples, memories = asyncio.run(measure(servers, args))
         elapsed = time.perf_counter() - started
     finally:
         for server in servers:
@@ -241,7 +275,8 @@ def main() -> None:
     headline = ratios(rows, memories)
     print(
         f"uvicorn, {args.clients} clients x {args.messages} messages x {args.rounds} rounds per"
-        f" line, {args.connections} connections for memory, {elapsed:.1f} s"
+        f" line, paced at {args.rate:g}/s, {args.connections} connections for memory,"
+        f" {elapsed:.1f} s"
     )
     print(
         ", ".join(f"{name} {number}" for name, number in versions("uvicorn", "websockets").items())
@@ -250,6 +285,7 @@ def main() -> None:
     print_tables(rows, memories, headline)
     if args.json:
         result = {"clients": args.clients, "messages": args.messages, "rounds": args.rounds}
+        result |= {"rate": args.rate}
         result |= {"connections": args.connections, "versions": versions("uvicorn", "websockets")}
         result |= {"lines": rows, "memory": memories, "ratios": headline}
         args.json.write_text(json.dumps(result, indent=2) + "\n")

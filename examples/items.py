@@ -1,9 +1,13 @@
-"""The README's model consumers: CRUD, lookups, object permissions, filtering and pagination."""
+"""The README's model consumers: CRUD, lookups, object permissions, filtering, pagination and
+typed output."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.db.models import QuerySet
 from rest_framework.filters import OrderingFilter
+from typing_extensions import TypedDict
 
 from tests.app.models import Item
 from tests.app.serializers import ItemSerializer
@@ -75,3 +79,21 @@ class ItemPagesConsumer(
     """list one page at a time, or stream every page."""
 
     pagination_class = SmallPages
+
+
+class ItemRow(TypedDict):
+    """A list's rows as a type: the columns, read without model instances or a serializer."""
+
+    id: int
+    name: str
+    done: bool
+
+
+class ItemRowsConsumer(ReadOnlyModelConsumer[Item, ItemSerializer]):
+    """list and retrieve, and `rows`: the fastest typed list."""
+
+    @action(method="GET")
+    def rows(self, done: bool | None = None) -> Response[list[ItemRow]]:
+        queryset = self.get_queryset() if done is None else self.get_queryset().filter(done=done)
+        values = queryset.values("id", "name", "done")  # dicts of the columns, in one query
+        return Response.ok(cast("list[ItemRow]", list(values)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 
-from examples.items import ItemBySlugConsumer, ItemConsumer, ItemPagesConsumer
+from examples.items import ItemBySlugConsumer, ItemConsumer, ItemPagesConsumer, ItemRowsConsumer
 from examples.live import (
     Announcement,
     Dashboard,
@@ -190,3 +190,18 @@ async def test_item_list(alice: User) -> None:
             ("delete", milk.pk),
         ]
         assert [row["name"] for row in todo.rows.values()] == ["eggs"]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_typed_rows_are_the_serializers_columns(alice: User) -> None:
+    """The typed output lists the same columns as the serializer does, filtered by its own
+    argument."""
+    await Item.objects.acreate(name="milk", slug="milk", done=True)
+    await Item.objects.acreate(name="eggs", slug="eggs")
+    async with ApiClient(ItemRowsConsumer) as client:
+        rows = await client.call(ItemRowsConsumer.rows)
+        listed = await client.call(ItemRowsConsumer.list)
+        done = await client.call(ItemRowsConsumer.rows, done=True)
+    columns = ("id", "name", "done")
+    assert rows.data == [{key: row[key] for key in columns} for row in listed.data]
+    assert [row["name"] for row in done.data] == ["milk"]
