@@ -140,8 +140,15 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._tasks = ConnectionTasks(type(self).__qualname__)
-        self.subscriptions: Subscriptions = Subscriptions(self)
-        """This connection's subscriptions to observers' events."""
+        self._subscriptions: Subscriptions | None = None
+
+    @property
+    def subscriptions(self) -> Subscriptions:
+        """This connection's subscriptions to observers' events (made on first use: most
+        connections never subscribe)."""
+        if self._subscriptions is None:
+            self._subscriptions = Subscriptions(self)
+        return self._subscriptions
 
     @property
     def user(self) -> AbstractBaseUser | AnonymousUser:
@@ -186,7 +193,8 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
             await super().__call__(scope, receive, send)
         finally:  # also when the server cancels the consumer instead of disconnecting it
             await self._tasks.close()
-            await self.subscriptions.close()
+            if self._subscriptions is not None:
+                await self._subscriptions.close()
 
     async def websocket_connect(self, message: Any) -> None:
         try:
@@ -204,7 +212,8 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
         # and ending the consumer even when disconnect() or the channel layer fails.
         try:
             await self._tasks.close()
-            await self.subscriptions.close()
+            if self._subscriptions is not None:
+                await self._subscriptions.close()
             for group in self.groups:
                 await self.channel_layer.group_discard(group, self.channel_name)
             await self.disconnect(message["code"])
