@@ -626,3 +626,19 @@ async def test_arguments_are_checked_per_type_with_the_class_and_compiled_on_fir
         assert len(built) == 2
         assert (await client.call(Pairs.swap, pair=Pair(1, 2))).data == Pair(2, 1)
     assert len(built) == 3
+
+
+class Unhashable(AsyncAPIConsumer):
+    @action
+    async def seconds(self, n: Annotated[int, Ge(0), {"unit": "s"}]) -> Response[int]:
+        return Response.ok(n)
+
+
+async def test_an_argument_annotation_that_cannot_be_hashed_is_checked_and_validated() -> None:
+    """An annotation with unhashable metadata is checked without the per-annotation cache, and
+    validated as any other."""
+    async with ApiClient(Unhashable) as client:
+        assert (await client.call(Unhashable.seconds, n=3)).data == 3
+        with pytest.raises(ErrorReply) as refused:
+            await client.call(Unhashable.seconds, n=-1)
+    assert refused.value.status == 400
