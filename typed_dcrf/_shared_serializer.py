@@ -4,9 +4,10 @@ DRF builds a serializer's fields for every instance (a ``ModelSerializer`` reads
 options and deep-copies its declared fields: most of what a one-row serializer costs). Output
 needs none of that per call: each thread keeps one instance of the class (and one with
 ``many=True``), given the call's ``instance`` and ``context`` for the call, and each row is
-written as DRF's ``Serializer.to_representation`` writes it, by the same fields, with two
-shortcuts that give the same values: a column of the model is read with ``getattr``, and a field
-whose ``to_representation`` is DRF's ``str``/``int``/``float`` of the value is that builtin.
+written as DRF's ``Serializer.to_representation`` writes it, by the same fields, with three
+shortcuts that give the same values: a column of the model is read with ``getattr``, a field
+whose ``to_representation`` is DRF's ``str``/``int``/``float`` of the value is that builtin, and
+a list's datetime fields read the current time zone once, not once a row.
 
 A serializer that builds its fields itself (``__init__``, ``get_fields``, ``fields`` or
 ``many_init`` defined outside DRF, on it or on a serializer declared in it) is never shared:
