@@ -69,6 +69,14 @@ class CompiledSignature:
 
     __slots__ = ("_adapter", "_arguments_type", "data_type", "models", "output", "parameters")
 
+    parameters: frozenset[str]
+    output: Codec
+    """Serializes the ``T`` of ``Response[T]``."""
+    models: bool
+    """Whether an argument holds a pydantic model, whose own config may admit inf and NaN."""
+    data_type: object
+    """The ``T`` that ``output`` serializes (the consumer's own, where it knows it better)."""
+
     def __init__(
         self,
         parameters: frozenset[str],
@@ -82,11 +90,8 @@ class CompiledSignature:
         self._arguments_type = arguments_type
         self._adapter: TypeAdapter[dict[str, Any]] | None = None
         self.output = output
-        """Serializes the ``T`` of ``Response[T]``."""
         self.models = models
-        """Whether an argument holds a pydantic model, whose own config may admit inf and NaN."""
         self.data_type = data_type
-        """The ``T`` that ``output`` serializes (the consumer's own, where it knows it better)."""
 
     @property
     def arguments(self) -> TypeAdapter[dict[str, Any]]:
