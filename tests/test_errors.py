@@ -108,6 +108,14 @@ async def call_raw(client: ApiClient, frame: JSONObject) -> JSONObject:
     return await client.receive()
 
 
+# A throttled reply says how long to wait, in seconds, rounded up.
+WAITS: dict[str, object] = {
+    "throttled": {"wait": 3},
+    "throttled_one": {"wait": 1},
+    "drf_throttled": {"wait": 3},
+}
+
+
 @pytest.mark.parametrize("action_name", ["fail", "fail_sync"])
 @pytest.mark.parametrize("kind", sorted(RAISED))
 @pytest.mark.django_db(transaction=True)
@@ -118,7 +126,7 @@ async def test_exceptions_map_to_one_envelope(action_name: str, kind: str) -> No
         reply = await call_raw(client, {"action": action_name, "kind": kind, "request_id": kind})
         assert reply == {
             "errors": errors,
-            "data": None,
+            "data": WAITS.get(kind),
             "action": action_name,
             "response_status": status,
             "request_id": kind,

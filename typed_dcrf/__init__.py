@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from typed_dcrf.responses import Response, SuccessStatus
     from typed_dcrf.streaming import StreamedListModelMixin, StreamEnd
     from typed_dcrf.tasks import detached
+    from typed_dcrf.throttling import ConnectionRateThrottle
     from typed_dcrf.views import ViewConsumer, view_as_consumer
 
 _EXPORTS: dict[str, str] = {
@@ -80,6 +81,7 @@ _EXPORTS: dict[str, str] = {
     "ListModelMixin": "typed_dcrf.mixins",
     "LookupValue": "typed_dcrf.generics",
     "ManySerializer": "typed_dcrf.generics",
+    "ConnectionRateThrottle": "typed_dcrf.throttling",
     "MethodNotAllowed": "typed_dcrf.exceptions",
     "Gone": "typed_dcrf.exceptions",
     "ModelObserver": "typed_dcrf.observers",
@@ -126,6 +128,7 @@ __all__ = [
     "AsyncAPIConsumer",
     "AsyncAction",
     "BasePermission",
+    "ConnectionRateThrottle",
     "CreateModelMixin",
     "DeleteModelMixin",
     "Demultiplexer",

@@ -73,6 +73,9 @@ def drf_request(
     # As Django's ASGIRequest: "unknown" and "0" when the server is not known.
     server = scope.get("server") or ("unknown", "0")
     http.META["SERVER_NAME"], http.META["SERVER_PORT"] = str(server[0]), str(server[1])
+    client = scope.get("client")
+    if client:  # as Django's ASGIRequest: what DRF's throttles identify anonymous users by
+        http.META["REMOTE_ADDR"] = str(client[0])
     if query:
         http.GET = QueryDict(urlencode(query, doseq=True))
     authenticators = [ScopeAuthentication(scope_user(scope))]

@@ -155,11 +155,18 @@ def with_key(frame: str, key: str, value: JSONValue) -> str:
     return f"{frame[:-1]},{_json(key)}:{_json(value)}}}"
 
 
-def failure(action: str | None, request_id: JSONValue, status: int, errors: ErrorList) -> str:
-    """An error reply: ``data`` null, the messages in ``errors``."""
+def failure(
+    action: str | None,
+    request_id: JSONValue,
+    status: int,
+    errors: ErrorList,
+    data: JSONValue = None,
+) -> str:
+    """An error reply: the messages in ``errors``, ``data`` null (or what it says of the error:
+    a throttled reply's wait)."""
     envelope: Envelope = {
         "errors": errors,
-        "data": None,
+        "data": data,
         "action": action,
         "response_status": status,
         "request_id": request_id,

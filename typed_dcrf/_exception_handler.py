@@ -8,6 +8,7 @@ logged here with its traceback.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from typing import cast
 
@@ -21,8 +22,8 @@ from django.http import Http404
 from rest_framework.exceptions import APIException
 
 from typed_dcrf._envelope import NonFiniteFloatError
-from typed_dcrf.exceptions import APIError, NotFound, PermissionDenied, ServerError
-from typed_dcrf.types import ErrorList, JSONValue
+from typed_dcrf.exceptions import APIError, NotFound, PermissionDenied, ServerError, Throttled
+from typed_dcrf.types import ErrorList, JSONObject, JSONValue
 
 logger = logging.getLogger("typed_dcrf")
 
@@ -81,3 +82,11 @@ def handle_exception(exc: BaseException, where: str) -> tuple[int, ErrorList]:
         logger.error("Unhandled exception in %s", where, exc_info=exc)
     status = ServerError.status_code if error is None else error.status_code
     return status, [ServerError.default_detail]
+
+
+def retry_after(exc: BaseException) -> JSONObject | None:
+    """A throttled reply's ``data``: ``{"wait": seconds}``, where the error says (typed_dcrf's
+    ``Throttled`` or DRF's own)."""
+    wait: object = getattr(exc, "wait", None)
+    throttled = getattr(exc, "status_code", None) == Throttled.status_code
+    return {"wait": math.ceil(wait)} if throttled and isinstance(wait, int | float) else None

@@ -32,8 +32,8 @@ from typed_dcrf._checks import (
     evaluate_sync,
     raise_if_refused,
 )
-from typed_dcrf._drf import scope_user
-from typed_dcrf._exception_handler import handle_exception, logger
+from typed_dcrf._drf import drf_request, scope_user
+from typed_dcrf._exception_handler import handle_exception, logger, retry_after
 from typed_dcrf._outbox import buffered_bytes
 from typed_dcrf._subscriptions import Subscriptions
 from typed_dcrf.actions import Action
@@ -48,6 +48,7 @@ from typed_dcrf.types import ErrorList, JSONObject, JSONValue
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
     from django.contrib.auth.models import AnonymousUser
+    from rest_framework.throttling import BaseThrottle
 
 T = TypeVar("T")
 
@@ -112,16 +113,22 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
 
     permission_classes: ClassVar[Sequence[PermissionSpec]] = (AllowAny,)
     """Checked on connect and before every action; all of them must allow."""
+    throttle_classes: ClassVar[Sequence[type[BaseThrottle]] | None] = None
+    """DRF throttles and ``ConnectionRateThrottle``, checked before every action (before its
+    arguments are validated): a refusal is a 429 with ``data: {"wait": seconds}``. ``None``:
+    DRF's ``DEFAULT_THROTTLE_CLASSES``, read when the class is created."""
 
     # Each action has its own parameters and data type, so the mapping can only say Any.
     actions: ClassVar[Mapping[str, Action[Any, Any]]] = MappingProxyType({})
     """This class's actions by wire name, collected when the class is created."""
 
     _permissions: ClassVar[Node | None] = None
+    _throttles: ClassVar[tuple[type[BaseThrottle], ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.actions = MappingProxyType(_collect_actions(cls, cls._prepare_action))
+        cls._throttles = _throttle_classes(cls.throttle_classes)
         try:
             cls._permissions = compile_permissions(cls.permission_classes)
         except TypeError as exc:
@@ -328,6 +335,12 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
     async def _run(self, found: Action[Any, Any], request_id: JSONValue, frame: JSONObject) -> None:
         # One coroutine from the frame to the reply: each level costs every frame.
         try:
+            if self._throttles:
+                # Imported here: DRF's throttling module needs Django's settings to import.
+                from typed_dcrf._throttles import check_throttles
+
+                request = drf_request(self.scope, found.method)
+                await check_throttles(self._throttles, request, self)
             allow_unknown = get_settings().allow_unknown_arguments
             arguments = found.signature.validate(frame, allow_unknown=allow_unknown)
             context = ActionContext(found.name, request_id, self.scope, self.user, arguments)
@@ -360,7 +373,19 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
     ) -> None:
         where = "a frame" if action is None else f"action {action!r}"
         status, errors = handle_exception(exc, where)
-        await self.send_envelope(_envelope.failure(action, request_id, status, errors))
+        data = retry_after(exc)
+        await self.send_envelope(_envelope.failure(action, request_id, status, errors, data))
+
+
+def _throttle_classes(
+    declared: Sequence[type[BaseThrottle]] | None,
+) -> tuple[type[BaseThrottle], ...]:
+    if declared is not None:
+        return tuple(declared)
+    from rest_framework.settings import api_settings
+
+    # DRF's settings hold dotted paths, which api_settings imports into classes.
+    return tuple(cast("Sequence[type[BaseThrottle]]", api_settings.DEFAULT_THROTTLE_CLASSES))
 
 
 @db.database_sync

@@ -54,6 +54,12 @@ _FIELD_ERRORS: Schema = {
         "anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "object"}]
     },
 }
+_RETRY: Schema = {
+    "type": "object",
+    "description": "A 429's data: the seconds until an action may pass again.",
+    "properties": {"wait": {"type": "integer", "minimum": 0}},
+    "required": ["wait"],
+}
 
 
 def asyncapi_document(
@@ -427,7 +433,7 @@ def _error_envelope() -> Schema:
                 "minItems": 1,
                 "items": {"anyOf": [{"type": "string"}, _FIELD_ERRORS]},
             },
-            "data": {"type": "null"},
+            "data": {"anyOf": [{"type": "null"}, _RETRY]},
             "action": {"type": ["string", "null"]},
             "response_status": {"enum": list(ERROR_STATUSES)},
             "request_id": _REQUEST_ID,
