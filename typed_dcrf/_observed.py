@@ -10,7 +10,7 @@ from django.db.models import Model
 from rest_framework.utils.serializer_helpers import ReturnDict
 
 from typed_dcrf._overrides import defined_by
-from typed_dcrf._shared_serializer import shared_serializer
+from typed_dcrf._shared_serializer import SharedSerializer, shared_serializer
 from typed_dcrf.generics import GenericModelConsumer, M, S
 from typed_dcrf.observers import ModelObserver
 
@@ -58,7 +58,7 @@ class ObservedModelConsumer(GenericModelConsumer[M, S]):
     def event_data(cls, instance: M) -> EventData:
         """An event's ``data``: ``serializer_class(instance).data``, with no request (it runs
         once per change, in the process that made it)."""
-        shared = shared_serializer(cls.serializer_class) if cls.share_serializer else None
+        shared = cls._event_serializer()
         if shared is None:
             data: EventData = cls.serializer_class(instance, context=_no_request()).data
             return data
@@ -72,11 +72,16 @@ class ObservedModelConsumer(GenericModelConsumer[M, S]):
         codec = cls.model_observer.codec
         if defined_by(cls, "event_data") is not ObservedModelConsumer:
             return [codec.dump_json(cls.event_data(row)) for row in rows]
-        shared = shared_serializer(cls.serializer_class) if cls.share_serializer else None
+        shared = cls._event_serializer()
         if shared is None:
             serializer = cls.serializer_class(rows, many=True, context=_no_request())
             return [codec.dump_json(data) for data in serializer.data]
         return [codec.dump_json(data) for data in shared.many(rows, _no_request())]
+
+    @classmethod
+    def _event_serializer(cls) -> SharedSerializer | None:
+        """The shared serializer events are written with, unless ``share_serializer`` is off."""
+        return shared_serializer(cls.serializer_class) if cls.share_serializer else None
 
 
 def _no_request() -> dict[str, Any]:

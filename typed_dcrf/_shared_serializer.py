@@ -179,7 +179,7 @@ def _row_writer(serializer: BaseSerializer[Any]) -> Row:
     loop over the same fields, compiled."""
     if defined_by(type(serializer), "to_representation") is not Serializer:
         return cast("Row", serializer.to_representation)
-    fields = cast("Mapping[str, AnyField]", cast("Serializer[Any]", serializer).fields).values()
+    fields = _fields(serializer)
     model: type[Model] | None = getattr(getattr(serializer, "Meta", None), "model", None)
     steps = [_step(field, model) for field in fields if not field.write_only]
 
@@ -202,7 +202,7 @@ def _row_writer(serializer: BaseSerializer[Any]) -> Row:
 def _clocks(serializer: BaseSerializer[Any]) -> tuple[DateTimeField, ...]:
     """The readable datetime fields of ``serializer`` that find their time zone as DRF's own
     ``DateTimeField`` does, per value: ``default_timezone()``, where no ``timezone`` is set."""
-    fields = cast("Mapping[str, AnyField]", cast("Serializer[Any]", serializer).fields).values()
+    fields = _fields(serializer)
     return tuple(
         field
         for field in fields
@@ -211,6 +211,11 @@ def _clocks(serializer: BaseSerializer[Any]) -> tuple[DateTimeField, ...]:
         and "timezone" not in vars(field)
         and defined_by(type(field), "enforce_timezone") is DateTimeField
     )
+
+
+def _fields(serializer: BaseSerializer[Any]) -> Iterable[AnyField]:
+    """The fields of ``serializer`` (a ``Serializer``: DRF's stubs leave their types open)."""
+    return cast("Mapping[str, AnyField]", cast("Serializer[Any]", serializer).fields).values()
 
 
 def _step(
