@@ -20,6 +20,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
+from django.utils.functional import SimpleLazyObject
 
 from typed_dcrf import _envelope, db
 from typed_dcrf._checks import (
@@ -48,6 +49,7 @@ from typed_dcrf.types import ErrorList, JSONObject, JSONValue
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
     from django.contrib.auth.models import AnonymousUser
+    from rest_framework.request import Request
     from rest_framework.throttling import BaseThrottle
 
 T = TypeVar("T")
@@ -339,8 +341,10 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
                 # Imported here: DRF's throttling module needs Django's settings to import.
                 from typed_dcrf._throttles import check_throttles
 
-                request = drf_request(self.scope, found.method)
-                await check_throttles(self._throttles, request, self)
+                # Built when a throttle first reads it (ConnectionRateThrottle never does).
+                method = found.method
+                request = SimpleLazyObject(lambda: drf_request(self.scope, method))
+                await check_throttles(self._throttles, cast("Request", request), self)
             allow_unknown = get_settings().allow_unknown_arguments
             arguments = found.signature.validate(frame, allow_unknown=allow_unknown)
             context = ActionContext(found.name, request_id, self.scope, self.user, arguments)
