@@ -245,10 +245,15 @@ async def test_sync_action_closes_an_obsolete_connection_before_running(
 
 
 def connection_id() -> int | None:
-    """The database thread's connection, opened if it is not (``None`` on SQLite: the suite's
-    database there is in memory, whose connection Django never closes, or it would be lost)."""
-    connection.ensure_connection()
-    return None if connection.vendor == "sqlite" else id(connection.connection)
+    """The process serving the database thread's connection, opened if it is not (``None`` on
+    SQLite: the suite's database there is in memory, whose connection Django never closes)."""
+    if connection.vendor == "sqlite":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone() or (None,)
+    assert isinstance(pid, int)
+    return pid
 
 
 @pytest.mark.django_db(transaction=True)
