@@ -192,3 +192,35 @@ async def test_frame_at_the_size_limit_is_served() -> None:
     async with ApiClient(EchoConsumer) as client:
         await client.send_text(frame)
         assert (await client.receive())["data"] == "é" * 18 + "a"
+
+
+class Sums(AsyncAPIConsumer):
+    @action()
+    async def total(self, a: int = 0, b: int = 0, c: int = 0, d: int = 0) -> Response[int]:
+        return Response.ok(a + b + c + d)
+
+
+@override_settings(TYPED_DCRF={"MAX_ARGUMENTS": 3})
+async def test_a_frame_past_max_arguments_is_400_before_validation() -> None:
+    """MAX_ARGUMENTS keys beside action and request_id are served; one more is a 400 naming the
+    limit alone (not one error per key), with the request_id echoed."""
+    async with ApiClient(Sums) as client:
+        await client.send({"action": "total", "request_id": 1, "a": 1, "b": 2, "c": 3})
+        assert (await client.receive())["data"] == 6
+        await client.send({"action": "total", "request_id": 2, "a": 1, "b": 2, "c": 3, "d": 4})
+        assert await client.receive() == {
+            "errors": ["An action takes at most 3 arguments."],
+            "data": None,
+            "action": "total",
+            "response_status": 400,
+            "request_id": 2,
+        }
+
+
+async def test_unknown_keys_past_the_default_limit_get_one_error() -> None:
+    """Thousands of unknown keys get one short error, not one per key."""
+    async with ApiClient(EchoConsumer) as client:
+        await client.send({"action": "echo", "request_id": 1, **{f"k{i}": i for i in range(5000)}})
+        reply = await client.receive()
+        assert reply["errors"] == ["An action takes at most 64 arguments."]
+        await assert_still_open(client)

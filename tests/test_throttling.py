@@ -4,14 +4,27 @@ refusal a 429 that says how long to wait."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.cache import cache
-from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
+from rest_framework.request import Request
+from rest_framework.throttling import (
+    AnonRateThrottle,
+    BaseThrottle,
+    ScopedRateThrottle,
+    UserRateThrottle,
+)
 
 from tests.frames import ask
-from typed_dcrf import AsyncAPIConsumer, ConnectionRateThrottle, Response, action
+from typed_dcrf import (
+    AsyncAPIConsumer,
+    ConnectionRateThrottle,
+    Response,
+    ScopedConnectionRateThrottle,
+    action,
+)
 from typed_dcrf.testing import ApiClient
 from typed_dcrf.types import JSONObject
 
@@ -135,3 +148,112 @@ async def test_drf_scoped_throttle_reads_the_consumers_throttle_scope() -> None:
     async with ApiClient(Uploads) as client:
         assert (await ask(client, "upload", n=1))["data"] == 1
         assert wait_of(await ask(client, "upload", n=2)) > 0
+
+
+class PerActionRates(ScopedConnectionRateThrottle):
+    THROTTLE_RATES = {"search": "2/min", "uploads": "1/min"}
+
+
+class OneSearchPerUser(ScopedRateThrottle):
+    THROTTLE_RATES = {"search": "1/min"}
+
+
+class Library(AsyncAPIConsumer):
+    throttle_classes = (PerActionRates,)
+    throttle_scope = "uploads"
+
+    @action(throttle_scope="search")
+    async def search(self, n: int) -> Response[int]:
+        return Response.ok(n)
+
+    @action(throttle_scope="search", name="suggest")
+    async def also_search(self, n: int) -> Response[int]:
+        return Response.ok(n)
+
+    @action()
+    async def upload(self, n: int) -> Response[int]:
+        return Response.ok(n)
+
+
+class Unscoped(AsyncAPIConsumer):
+    throttle_classes = (PerActionRates,)
+
+    @action()
+    async def echo(self, n: int) -> Response[int]:
+        return Response.ok(n)
+
+
+async def test_scoped_connection_throttle_counts_each_scope_of_a_connection_apart() -> None:
+    """An action's throttle_scope has its own rate per connection, shared by the actions of that
+    scope; an action without one counts in the consumer's scope; other connections are apart."""
+    async with ApiClient(Library) as client, ApiClient(Library) as other:
+        assert (await ask(client, "search", n=1))["data"] == 1
+        assert (await ask(client, "suggest", n=2))["data"] == 2
+        assert wait_of(await ask(client, "search", n=3)) > 0
+        assert (await ask(client, "upload", n=4))["data"] == 4
+        assert wait_of(await ask(client, "upload", n=5)) > 0
+        assert (await ask(other, "search", n=6))["data"] == 6
+
+
+async def test_scoped_connection_throttle_lets_actions_without_a_scope_pass() -> None:
+    """With no scope on the action nor the consumer, nothing is counted (as DRF's scoped
+    throttle does)."""
+    async with ApiClient(Unscoped) as client:
+        for n in range(5):
+            assert (await ask(client, "echo", n=n))["data"] == n
+
+
+class UserSearches(AsyncAPIConsumer):
+    throttle_classes = (OneSearchPerUser,)
+
+    @action(throttle_scope="search")
+    async def search(self, n: int) -> Response[int]:
+        return Response.ok(n)
+
+    @action()
+    async def echo(self, n: int) -> Response[int]:
+        return Response.ok(n)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_drf_scoped_throttle_reads_the_actions_throttle_scope() -> None:
+    """DRF's ScopedRateThrottle counts a user's actions of the action's scope across their
+    connections, and sees the action's name as the view's ``action``."""
+    alice = await User.objects.acreate(username="alice")
+    async with (
+        ApiClient(UserSearches, user=alice) as first,
+        ApiClient(UserSearches, user=alice) as second,
+    ):
+        assert (await ask(first, "search", n=1))["data"] == 1
+        assert wait_of(await ask(second, "search", n=2)) > 0
+        assert (await ask(second, "echo", n=3))["data"] == 3
+
+
+class RefusesDeletes(BaseThrottle):
+    """A custom throttle deciding by the view's ``action`` and reading the consumer through it."""
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        return bool(view.action != "delete" or view.allow_deletes)
+
+    def wait(self) -> float | None:
+        return 7
+
+
+class Deletions(AsyncAPIConsumer):
+    throttle_classes = (RefusesDeletes,)
+    allow_deletes = False
+
+    @action()
+    async def delete(self) -> Response[None]:
+        return Response.ok(None)
+
+    @action()
+    async def echo(self, n: int) -> Response[int]:
+        return Response.ok(n)
+
+
+async def test_a_throttle_sees_the_action_and_the_consumers_attributes() -> None:
+    """The view a throttle gets names the action and reads any attribute of the consumer."""
+    async with ApiClient(Deletions) as client:
+        assert wait_of(await ask(client, "delete")) == 7
+        assert (await ask(client, "echo", n=1))["data"] == 1

@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from typed_dcrf.responses import Response, SuccessStatus
     from typed_dcrf.streaming import StreamedListModelMixin, StreamEnd
     from typed_dcrf.tasks import detached
-    from typed_dcrf.throttling import ConnectionRateThrottle
+    from typed_dcrf.throttling import ConnectionRateThrottle, ScopedConnectionRateThrottle
     from typed_dcrf.views import ViewConsumer, view_as_consumer
 
 _EXPORTS: dict[str, str] = {
@@ -82,6 +82,7 @@ _EXPORTS: dict[str, str] = {
     "LookupValue": "typed_dcrf.generics",
     "ManySerializer": "typed_dcrf.generics",
     "ConnectionRateThrottle": "typed_dcrf.throttling",
+    "ScopedConnectionRateThrottle": "typed_dcrf.throttling",
     "MethodNotAllowed": "typed_dcrf.exceptions",
     "Gone": "typed_dcrf.exceptions",
     "ModelObserver": "typed_dcrf.observers",
@@ -160,6 +161,7 @@ __all__ = [
     "ReadOnlyModelConsumer",
     "Response",
     "RetrieveModelMixin",
+    "ScopedConnectionRateThrottle",
     "ServerError",
     "StreamEnd",
     "StreamedListModelMixin",

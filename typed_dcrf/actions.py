@@ -55,6 +55,7 @@ class Action(Generic[P, R]):
         atomic: bool | None = None,
         detached: bool = False,
         method: str | None = None,
+        throttle_scope: str | None = None,
     ) -> None:
         self.func: Callable[..., Any] = func  # called with validated keyword arguments
         self.name: str = name or func.__name__
@@ -63,6 +64,8 @@ class Action(Generic[P, R]):
         self.detached: bool = detached
         self.method: str = (method or self.name).upper()
         """The HTTP method DRF permissions and filters see (the upper-cased name, as DCRF)."""
+        self.throttle_scope: str | None = throttle_scope
+        """The scope scoped throttles count it in (``None``: the consumer's ``throttle_scope``)."""
         self.owner: str = "<unbound>"
         """The qualified name of the consumer class that serves it."""
         self.attribute: str = func.__name__
@@ -196,17 +199,26 @@ def action(func: AsyncMethod[P, R], /) -> AsyncAction[P, R]: ...
 def action(func: SyncMethod[P, R], /) -> SyncAction[P, R]: ...
 @overload
 def action(
-    *, name: str | None = None, method: str | None = None, detached: Literal[True]
+    *,
+    name: str | None = None,
+    method: str | None = None,
+    throttle_scope: str | None = None,
+    detached: Literal[True],
 ) -> AsyncActionDecorator: ...
 @overload
 def action(
-    *, name: str | None = None, method: str | None = None, atomic: bool
+    *,
+    name: str | None = None,
+    method: str | None = None,
+    throttle_scope: str | None = None,
+    atomic: bool,
 ) -> SyncActionDecorator: ...
 @overload
 def action(
     *,
     name: str | None = None,
     method: str | None = None,
+    throttle_scope: str | None = None,
     atomic: None = None,
     detached: Literal[False] = False,
 ) -> ActionDecorator: ...
@@ -216,6 +228,7 @@ def action(
     *,
     name: str | None = None,
     method: str | None = None,
+    throttle_scope: str | None = None,
     atomic: bool | None = None,
     detached: bool = False,
 ) -> Action[Any, Any] | ActionDecorator | AsyncActionDecorator | SyncActionDecorator:
@@ -225,19 +238,25 @@ def action(
         name: the wire name (defaults to the method name).
         method: the HTTP method DRF permissions and filter backends see, e.g. ``"GET"`` for
             an action that changes nothing (default: the upper-cased name, as in DCRF).
+        throttle_scope: the scope ``ScopedRateThrottle`` and ``ScopedConnectionRateThrottle``
+            count this action in, its rate DRF's ``DEFAULT_THROTTLE_RATES[scope]`` (default:
+            the consumer's ``throttle_scope``).
         atomic: sync actions only; wrap the call in a transaction (default: the database's
             ``ATOMIC_REQUESTS``).
         detached: async actions only; run as a tracked task so the connection keeps serving.
     """
 
     def decorate(target: Callable[..., Any]) -> Action[Any, Any]:
+        options: dict[str, Any] = {
+            "name": name,
+            "method": method,
+            "throttle_scope": throttle_scope,
+            "atomic": atomic,
+            "detached": detached,
+        }
         if inspect.iscoroutinefunction(target):
-            return AsyncAction[Any, Any](
-                target, name=name, method=method, atomic=atomic, detached=detached
-            )
-        return SyncAction[Any, Any](
-            target, name=name, method=method, atomic=atomic, detached=detached
-        )
+            return AsyncAction[Any, Any](target, **options)
+        return SyncAction[Any, Any](target, **options)
 
     if func is not None:
         return decorate(func)

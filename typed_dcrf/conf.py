@@ -35,6 +35,10 @@ class Settings(BaseModel):
     max_nesting: int = Field(32, gt=0, alias="MAX_NESTING")
     """Frames whose arrays and objects nest deeper are refused with a 400."""
 
+    max_arguments: int = Field(64, gt=0, alias="MAX_ARGUMENTS")
+    """Frames with more keys besides ``action`` and ``request_id`` are a 400 (before the
+    arguments are validated, so that no reply lists thousands of unknown keys)."""
+
     max_detached_actions: int = Field(16, gt=0, alias="MAX_DETACHED_ACTIONS")
     """Detached actions one connection may run at once; more are refused with a 429."""
 

@@ -339,13 +339,17 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
         try:
             if self._throttles:
                 # Imported here: DRF's throttling module needs Django's settings to import.
-                from typed_dcrf._throttles import check_throttles
+                from typed_dcrf._throttles import ThrottledView, check_throttles
 
                 # Built when a throttle first reads it (ConnectionRateThrottle never does).
                 method = found.method
                 request = SimpleLazyObject(lambda: drf_request(self.scope, method))
-                await check_throttles(self._throttles, cast("Request", request), self)
-            allow_unknown = get_settings().allow_unknown_arguments
+                view = ThrottledView(self, found)
+                await check_throttles(self._throttles, cast("Request", request), view)
+            settings = get_settings()
+            if len(frame) > settings.max_arguments:
+                raise ParseError(f"An action takes at most {settings.max_arguments} arguments.")
+            allow_unknown = settings.allow_unknown_arguments
             arguments = found.signature.validate(frame, allow_unknown=allow_unknown)
             context = ActionContext(found.name, request_id, self.scope, self.user, arguments)
             token = current_context.set(context)

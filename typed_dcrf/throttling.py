@@ -1,5 +1,6 @@
-"""``ConnectionRateThrottle``: a DRF throttle of one connection's actions, for a consumer's
-``throttle_classes`` (beside DRF's own, checked as ``typed_dcrf._throttles`` says)."""
+"""Throttles of one connection's actions, for a consumer's ``throttle_classes`` (beside DRF's
+own, checked as ``typed_dcrf._throttles`` says): ``ConnectionRateThrottle`` counts every action,
+``ScopedConnectionRateThrottle`` the actions of each throttle scope apart."""
 
 from __future__ import annotations
 
@@ -29,14 +30,38 @@ class ConnectionRateThrottle(SimpleRateThrottle):
 
     scope: str | None = "connection"
 
-    def allow_request(self, request: Request, view: Any) -> bool:  # view: the consumer
-        history: _ConnectionHistory | None = getattr(view, "_connection_history", None)
+    def allow_request(self, request: Request, view: Any) -> bool:  # view: a ThrottledView
+        consumer = getattr(view, "consumer", view)
+        history: _ConnectionHistory | None = getattr(consumer, "_connection_history", None)
         if history is None:
             history = _ConnectionHistory()
-            view._connection_history = history
+            consumer._connection_history = history
         # Only get() and set() are called on it; the stubs want a whole Django cache.
         self.cache = history  # type: ignore[assignment]  # pyright: ignore[reportAttributeAccessIssue]
         return super().allow_request(request, view)
 
     def get_cache_key(self, request: Request, view: Any) -> str:
         return "connection"  # one history per connection object already
+
+
+class ScopedConnectionRateThrottle(ConnectionRateThrottle):
+    """At most ``DEFAULT_THROTTLE_RATES[scope]`` actions of one throttle scope per connection:
+    the action's ``@action(throttle_scope=...)``, else the consumer's ``throttle_scope``, as
+    DRF's ``ScopedRateThrottle`` reads it (actions without a scope are not counted)."""
+
+    scope_attr = "throttle_scope"
+
+    def __init__(self) -> None:
+        pass  # the rate depends on the view's scope, read in allow_request (as DRF's)
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        scope: str | None = getattr(view, self.scope_attr, None)
+        if not scope:
+            return True
+        self.scope = scope
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+    def get_cache_key(self, request: Request, view: Any) -> str:
+        return f"scope:{self.scope}"
