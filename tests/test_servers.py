@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import time
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from typing import Literal, cast
@@ -307,3 +308,65 @@ async def test_a_client_that_never_reads_is_closed_with_4429(server: Running) ->
     assert frame.opcode is Opcode.CLOSE
     assert int.from_bytes(frame.data[:2], "big") == 4429
     assert frames < 160  # not every event: those that waited were dropped
+
+
+FAIRNESS_BOUND = 2.0
+"""Seconds another client's reply may take while one client floods: a few milliseconds are
+usual; what this rules out is a reply waiting behind the flooder's frames."""
+FLOOD = 5_000
+"""At most this many frames from the flooder (it stops when the other client is done)."""
+
+
+async def flood(client: ClientConnection, done: asyncio.Event) -> int:
+    """Send frames as fast as the socket takes them until ``done``; the number sent."""
+    sent = 0
+    while not done.is_set() and sent < FLOOD:
+        await client.send(framed("plain", {"action": "add", "a": 1, "b": 1, "request_id": sent}))
+        sent += 1
+        if sent % 50 == 0:
+            await asyncio.sleep(0)  # the other client's task runs in this process too
+    return sent
+
+
+async def test_a_flooding_client_does_not_delay_another_beyond_a_bound(server: Running) -> None:
+    """While one connection sends frames as fast as it can, another's calls are each answered
+    within FAIRNESS_BOUND; afterwards every flooded frame has its reply, in order."""
+    async with socket_to(server, "plain") as flooder, socket_to(server, "plain") as other:
+        done = asyncio.Event()
+        flooding = asyncio.create_task(flood(flooder, done))
+        await asyncio.sleep(0.05)  # the flood is under way
+        waits: list[float] = []
+        for n in range(10):
+            started = time.monotonic()
+            reply = await ask(other, "plain", {"action": "add", "a": n, "b": 1, "request_id": n})
+            waits.append(time.monotonic() - started)
+            assert reply == envelope("add", 200, data=n + 1.0, request_id=n)
+        done.set()
+        sent = await flooding
+        assert sent > 100, "the flood was not under way while the other client called"
+        assert max(waits) < FAIRNESS_BOUND, waits
+        for request_id in range(sent):
+            reply = await receive(flooder, "plain")
+            assert reply == envelope("add", 200, data=2.0, request_id=request_id)
+
+
+async def test_a_throttled_route_answers_429_with_the_wait(server: Running) -> None:
+    """Past its rate (5 a minute per connection) an action is a 429 with ``data.wait``; the
+    connection stays open, and a new connection has its own allowance."""
+    url = f"ws://127.0.0.1:{server.port}/ws/throttled/"
+    async with connect(url, proxy=None) as client:
+        for n in range(5):
+            await client.send(json.dumps({"action": "echo", "text": str(n), "request_id": n}))
+            assert (await receive(client, "plain"))["data"] == str(n)
+        await client.send(json.dumps({"action": "echo", "text": "x", "request_id": 5}))
+        refused = await receive(client, "plain")
+        data = refused["data"]
+        assert isinstance(data, dict)
+        wait = data["wait"]
+        assert isinstance(wait, int)
+        assert 0 < wait <= 60
+        errors: list[JSONValue] = [f"Request was throttled. Expected available in {wait} seconds."]
+        assert refused == envelope("echo", 429, data={"wait": wait}, errors=errors, request_id=5)
+    async with connect(url, proxy=None) as fresh:
+        await fresh.send(json.dumps({"action": "echo", "text": "again", "request_id": 0}))
+        assert (await receive(fresh, "plain"))["data"] == "again"

@@ -13,7 +13,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from tests.app.consumers import LiveTasks, ObservedBoards, ObservedItems  # noqa: E402
-from tests.server.consumers import EchoConsumer, ItemConsumer  # noqa: E402
+from tests.server.consumers import EchoConsumer, ItemConsumer, ThrottledEcho  # noqa: E402
 from typed_dcrf import Demultiplexer  # noqa: E402
 
 # django-stubs type path() for views only, not for the ASGI applications channels routes.
@@ -28,6 +28,7 @@ application = ProtocolTypeRouter(
                 route("ws/observed/", ObservedItems.as_asgi()),
                 route("ws/boards/", ObservedBoards.as_asgi()),
                 route("ws/tasks/", LiveTasks.as_asgi()),
+                route("ws/throttled/", ThrottledEcho.as_asgi()),
                 route(
                     "ws/",
                     Demultiplexer.as_asgi(

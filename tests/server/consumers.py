@@ -1,10 +1,11 @@
-"""The consumers the real servers serve: a model consumer with custom actions, and an echo."""
+"""The consumers the real servers serve: a model consumer with custom actions, an echo, and a
+throttled echo."""
 
 from __future__ import annotations
 
 from tests.app.models import Item
 from tests.app.serializers import ItemSerializer
-from typed_dcrf import AsyncAPIConsumer, ModelConsumer, Response, action
+from typed_dcrf import AsyncAPIConsumer, ConnectionRateThrottle, ModelConsumer, Response, action
 
 
 class ItemConsumer(ModelConsumer[Item, ItemSerializer]):
@@ -21,3 +22,11 @@ class EchoConsumer(AsyncAPIConsumer):
     @action
     async def echo(self, text: str) -> Response[str]:
         return Response.ok(text)
+
+
+class FivePerMinute(ConnectionRateThrottle):
+    rate = "5/min"
+
+
+class ThrottledEcho(EchoConsumer):
+    throttle_classes = (FivePerMinute,)
