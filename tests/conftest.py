@@ -11,11 +11,26 @@ from typing import Any, cast
 import pytest
 from asgiref.sync import SyncToAsync
 
+from tests.leaks import leaks, record_frames
 from tests.server.process import Running, Server, migrate, serve, server_environment
 from tests.settings import REDIS_LAYER
 
 pytest_plugins = ["pytester"]
 DATABASE_FIXTURES = {"db", "transactional_db"}
+
+_frames: list[str] = []
+record_frames(_frames.append)
+
+
+@pytest.fixture(autouse=True)
+def no_internal_detail_in_frames() -> Iterator[None]:
+    """Every frame consumers send during the test is scanned for internal detail afterwards."""
+    _frames.clear()
+    yield
+    found = leaks(_frames)
+    _frames.clear()
+    if found:
+        pytest.fail("frames with internal detail were sent:\n" + "\n".join(found))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -331,7 +331,7 @@ def test_the_command_writes_the_client(settings: Any, tmp_path: Path) -> None:
     err = io.StringIO()
     call_command("typescript_client", "-o", str(target), stderr=err)
     assert target.read_text().startswith("// The typed_dcrf client of tests.server.asgi 1.0.0")
-    assert err.getvalue() == f"Wrote {target} (8 channels).\n"
+    assert err.getvalue() == f"Wrote {target} (9 channels).\n"
 
 
 class Colour(enum.Enum):

@@ -3,6 +3,7 @@ as channels documents it (Django's ASGI application first, then the consumers)."
 
 from __future__ import annotations
 
+import os
 from typing import Any, cast
 
 from django.core.asgi import get_asgi_application
@@ -11,6 +12,11 @@ http = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
+
+from tests.leaks import FRAMES_FILE, append_to, record_frames  # noqa: E402
+
+if frames_file := os.environ.get(FRAMES_FILE):  # scanned for leaks when the server stops
+    record_frames(append_to(frames_file))
 
 from tests.app.consumers import LiveTasks, ObservedBoards, ObservedItems  # noqa: E402
 from tests.server.consumers import EchoConsumer, ItemConsumer, ThrottledEcho  # noqa: E402

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from tests.leaks import FRAMES_FILE, frames_in, leaks
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 APP = "tests.server.asgi:application"
 
@@ -87,6 +89,7 @@ def server_environment(directory: Path, **extra: str) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "tests.server.settings",
         "TYPED_DCRF_SERVER_DB": str(directory / "db.sqlite3"),
         "PYTHONPATH": str(ROOT),
+        FRAMES_FILE: str(directory / "frames.txt"),
         **extra,
     }
 
@@ -107,7 +110,7 @@ def serve(
     cwd: Path = ROOT,
 ) -> Generator[Running]:
     """A ``kind`` server process on a free port, serving ``app`` from ``cwd``, stopped when
-    the block ends."""
+    the block ends; then the frames it sent, where it recorded them, are scanned for leaks."""
     port = free_port()
     with log.open("wb") as output:
         process = subprocess.Popen(
@@ -123,3 +126,6 @@ def serve(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+    if frames_file := environment.get(FRAMES_FILE):
+        found = leaks(frames_in(Path(frames_file)))
+        assert not found, "the server sent frames with internal detail:\n" + "\n".join(found)
