@@ -128,16 +128,22 @@ class CompiledSignature:
             raise ValidationError(refused)
 
 
+LISTED_ERRORS = 100
+"""The errors one reply lists at most (a frame of 100,000 wrong items would otherwise be answered
+with ten times its own size)."""
+
+
 def field_errors(
     exc: PydanticValidationError | None, unknown: list[str], arguments: Mapping[str, object]
 ) -> dict[str, ErrorDetail]:
-    """pydantic errors as DRF nests them: ``{"addr": {"zip": ["message"]}}``."""
+    """pydantic errors as DRF nests them: ``{"addr": {"zip": ["message"]}}``, the first
+    ``LISTED_ERRORS`` of them, then how many more there are."""
     tree: dict[str, ErrorDetail] = {}
     located = (
         [] if exc is None else [(e["loc"], e["type"], e["msg"], e["input"]) for e in exc.errors()]
     )
     located += [((key,), "unexpected", "", None) for key in unknown]
-    for loc, kind, message, given in located:
+    for loc, kind, message, given in located[:LISTED_ERRORS]:
         path = _input_path(loc, arguments, missing=kind == "missing") or ["non_field_errors"]
         drf = _DRF_MESSAGES.get(kind)
         if drf is not None:
@@ -145,6 +151,8 @@ def field_errors(
         else:
             text = message if message.endswith(".") else f"{message}."
         _add(tree, path, text)
+    if len(located) > LISTED_ERRORS:
+        _add(tree, ["non_field_errors"], f"{len(located) - LISTED_ERRORS} more errors not listed.")
     return tree
 
 
