@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
 
 class _ConnectionHistory:
@@ -44,24 +44,11 @@ class ConnectionRateThrottle(SimpleRateThrottle):
         return "connection"  # one history per connection object already
 
 
-class ScopedConnectionRateThrottle(ConnectionRateThrottle):
+class ScopedConnectionRateThrottle(ConnectionRateThrottle, ScopedRateThrottle):
     """At most ``DEFAULT_THROTTLE_RATES[scope]`` actions of one throttle scope per connection:
-    the action's ``@action(throttle_scope=...)``, else the consumer's ``throttle_scope``, as
-    DRF's ``ScopedRateThrottle`` reads it (actions without a scope are not counted)."""
-
-    scope_attr = "throttle_scope"
-
-    def __init__(self) -> None:
-        pass  # the rate depends on the view's scope, read in allow_request (as DRF's)
-
-    def allow_request(self, request: Request, view: Any) -> bool:
-        scope: str | None = getattr(view, self.scope_attr, None)
-        if not scope:
-            return True
-        self.scope = scope
-        self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
+    DRF's ``ScopedRateThrottle`` (the action's ``@action(throttle_scope=...)``, else the
+    consumer's ``throttle_scope``; actions without one are not counted), its history on the
+    connection."""
 
     def get_cache_key(self, request: Request, view: Any) -> str:
         return f"scope:{self.scope}"
