@@ -247,16 +247,17 @@ def action(
     """
 
     def decorate(target: Callable[..., Any]) -> Action[Any, Any]:
-        options: dict[str, Any] = {
-            "name": name,
-            "method": method,
-            "throttle_scope": throttle_scope,
-            "atomic": atomic,
-            "detached": detached,
-        }
-        if inspect.iscoroutinefunction(target):
-            return AsyncAction[Any, Any](target, **options)
-        return SyncAction[Any, Any](target, **options)
+        kind = (
+            AsyncAction[Any, Any] if inspect.iscoroutinefunction(target) else SyncAction[Any, Any]
+        )
+        return kind(
+            target,
+            name=name,
+            method=method,
+            throttle_scope=throttle_scope,
+            atomic=atomic,
+            detached=detached,
+        )
 
     if func is not None:
         return decorate(func)
