@@ -1,8 +1,9 @@
 """The one place where an exception becomes a reply status and an ``errors`` list.
 
 Client errors (typed_dcrf's, DRF's, Django's 404, PermissionDenied and SuspiciousOperation)
-keep their status and message; anything else, and every 5xx, is a reply with a generic message,
-logged here with its traceback.
+keep their status and message; a database or channel layer that cannot be reached is a 503;
+anything else, and every 5xx, is a reply with a generic message, logged here with its
+traceback.
 """
 
 from __future__ import annotations
@@ -18,11 +19,19 @@ from django.core.exceptions import (
     SynchronousOnlyOperation,
 )
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework.exceptions import APIException
 
 from typed_dcrf._envelope import NonFiniteFloatError
-from typed_dcrf.exceptions import APIError, NotFound, PermissionDenied, ServerError, Throttled
+from typed_dcrf.exceptions import (
+    APIError,
+    NotFound,
+    PermissionDenied,
+    ServerError,
+    ServiceUnavailable,
+    Throttled,
+)
 from typed_dcrf.types import ErrorList, JSONObject, JSONValue
 
 logger = logging.getLogger("typed_dcrf")
@@ -55,6 +64,22 @@ def format_errors(detail: object) -> ErrorList:
     return plain if isinstance(plain, list) else [plain]
 
 
+def _redis_errors() -> tuple[type[BaseException], ...]:
+    try:
+        import redis.exceptions  # channels-redis's dependency, where its layer is used
+    except ImportError:
+        return ()
+    return (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
+UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    *_redis_errors(),
+)
+"""What a database or a Redis layer that cannot be reached (refused, cut, timed out) raises."""
+
+
 def _client_error(exc: BaseException) -> APIError | APIException | None:
     if isinstance(exc, APIError | APIException):
         return exc
@@ -74,6 +99,9 @@ def handle_exception(exc: BaseException, where: str) -> tuple[int, ErrorList]:
     error = _client_error(exc)
     if error is not None and error.status_code < 500:
         return error.status_code, format_errors(error.detail)
+    if isinstance(exc, UNAVAILABLE) or isinstance(error, ServiceUnavailable):
+        logger.error("A service is unavailable in %s", where, exc_info=exc)
+        return ServiceUnavailable.status_code, [ServiceUnavailable.default_detail]
     if isinstance(exc, SynchronousOnlyOperation):
         logger.error(SYNC_ONLY_HINT, where, exc_info=exc)
     elif isinstance(exc, NonFiniteFloatError):

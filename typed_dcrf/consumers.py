@@ -34,7 +34,7 @@ from typed_dcrf._checks import (
     raise_if_refused,
 )
 from typed_dcrf._drf import drf_request, scope_user
-from typed_dcrf._exception_handler import handle_exception, logger, retry_after
+from typed_dcrf._exception_handler import UNAVAILABLE, handle_exception, logger, retry_after
 from typed_dcrf._outbox import buffered_bytes
 from typed_dcrf._subscriptions import Subscriptions
 from typed_dcrf.actions import Action
@@ -47,6 +47,7 @@ from typed_dcrf.tasks import ConnectionTasks, Work
 from typed_dcrf.types import ErrorList, JSONObject, JSONValue
 
 if TYPE_CHECKING:
+    from asgiref.typing import ASGIReceiveCallable, ASGIReceiveEvent
     from django.contrib.auth.base_user import AbstractBaseUser
     from django.contrib.auth.models import AnonymousUser
     from rest_framework.request import Request
@@ -68,6 +69,29 @@ FRAME = "typed_dcrf.frame"
 
 MISSING_ACTION = "Unable to find action in message body."
 """The 405 detail for a frame without ``action``: DCRF's exact text."""
+
+LAYER_RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0)
+"""How long a consumer waits before it reads its channel layer again after a read failed (the
+last, until one succeeds)."""
+
+
+def _surviving(receive: ASGIReceiveCallable, owner: str) -> ASGIReceiveCallable:
+    """``receive`` of the channel layer, retried while the layer cannot be reached, instead of
+    ending the consumer (and its client's connection) with the layer's error."""
+
+    async def receive_again() -> ASGIReceiveEvent:
+        failures = 0
+        while True:
+            try:
+                return await receive()
+            except UNAVAILABLE as exc:
+                if failures == 0:
+                    logger.warning("%s cannot read the channel layer: %r", owner, exc)
+                wait = LAYER_RETRY_SECONDS[min(failures, len(LAYER_RETRY_SECONDS) - 1)]
+                failures += 1
+                await asyncio.sleep(wait)
+
+    return receive_again
 
 
 def _collect_actions(
@@ -150,6 +174,16 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
         super().__init__(*args, **kwargs)
         self._tasks = ConnectionTasks(type(self).__qualname__)
         self._subscriptions: Subscriptions | None = None
+
+    # channels sets it to the layer's receive as the consumer starts: kept retrying here. Its
+    # stubs declare it a callable attribute, which pyright reads as a method.
+    @property
+    def channel_receive(self) -> ASGIReceiveCallable:
+        return self._channel_receive
+
+    @channel_receive.setter
+    def channel_receive(self, receive: ASGIReceiveCallable) -> None:  # pyright: ignore[reportIncompatibleMethodOverride]
+        self._channel_receive = _surviving(receive, type(self).__qualname__)
 
     @property
     def subscriptions(self) -> Subscriptions:

@@ -16,6 +16,7 @@ from contextvars import ContextVar
 from typing import Any, TypeVar, cast
 
 from channels.db import database_sync_to_async
+from django.db import InterfaceError, OperationalError, connections
 from django.db.models import QuerySet
 from django.db.models.query import RawQuerySet
 from typing_extensions import ParamSpec
@@ -28,10 +29,23 @@ class UnevaluatedQuerySetError(TypeError):
     """A database function returned a lazy QuerySet to async code."""
 
 
+def close_broken_connections() -> None:
+    """Close this thread's connections that failed and no longer work (the server went away,
+    or cut them): the next query connects again, instead of failing on the dead one."""
+    for connection in connections.all(initialized_only=True):
+        broken = connection.connection is not None and connection.errors_occurred
+        if broken and not connection.is_usable():
+            connection.close()
+
+
 def _strict(func: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(func)
     def checked(*args: P.args, **kwargs: P.kwargs) -> R:
-        result = func(*args, **kwargs)
+        try:
+            result = func(*args, **kwargs)
+        except (OperationalError, InterfaceError):
+            close_broken_connections()  # also where channels' own closing is off (tests)
+            raise
         # Raw queries and QuerySet.iterator() generators are as lazy as a QuerySet.
         if isinstance(result, QuerySet | RawQuerySet) or inspect.isgenerator(result):
             name = getattr(func, "__qualname__", repr(func))

@@ -110,3 +110,11 @@ class ServerError(APIError):
     status_code = 500
     default_detail = "A server error occurred."
     default_code = "error"
+
+
+class ServiceUnavailable(APIError):
+    """503: the database or the channel layer cannot be reached; the client may try again."""
+
+    status_code = 503
+    default_detail = "Service temporarily unavailable, try again later."
+    default_code = "service_unavailable"
