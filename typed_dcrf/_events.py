@@ -28,6 +28,8 @@ from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from typed_dcrf._changelog import changelog
+from typed_dcrf._exception_handler import UNAVAILABLE
+from typed_dcrf._layer_watch import layer_call
 from typed_dcrf.db import caller_loop, scheduled_sends
 from typed_dcrf.types import JSONValue
 
@@ -296,9 +298,13 @@ def send(layer: BaseChannelLayer, messages: Iterable[Mapping[str, JSONValue]]) -
 
 
 async def _send_all(layer: BaseChannelLayer, messages: list[Mapping[str, JSONValue]]) -> None:
-    for message in messages:
-        # The layer's stubs take the message as a dict of anything.
-        await layer.group_send(str(message["group"]), dict(message))
+    for message in messages:  # each its own: one that fails does not hold back the others
+        group = str(message["group"])
+        try:
+            # The layer's stubs take the message as a dict of anything.
+            await layer_call(layer.group_send, group, dict(message))
+        except UNAVAILABLE as exc:
+            logger.error("Sending an event to the group %r failed: %r", group, exc)
 
 
 def _sent(sending: asyncio.Task[None] | Future[None]) -> None:

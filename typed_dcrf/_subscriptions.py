@@ -34,6 +34,7 @@ from typed_dcrf._checks import (
     raise_if_refused,
 )
 from typed_dcrf._exception_handler import handle_exception, logger
+from typed_dcrf._layer_watch import INTERRUPTED, join, layer_call, leave
 from typed_dcrf._live import LiveQuery
 from typed_dcrf._matching import fallbacks
 from typed_dcrf._outbox import SLOW_CLIENT, Outbox
@@ -115,12 +116,19 @@ class Subscriptions:
             msg = "A list subscription with this request_id is being set up: await its reply."
             raise ParseError(msg)
         await self.remove(subscription.request_id)
+        layer = self.consumer.channel_layer
+        await join(self, layer)  # first: a restart after group_add is then noticed
         members = self.by_group.get(subscription.group)
         if members is None:
             members = self.by_group[subscription.group] = {}
-            await self.consumer.channel_layer.group_add(
-                subscription.group, self.consumer.channel_name
-            )
+            try:
+                await layer_call(layer.group_add, subscription.group, self.consumer.channel_name)
+            except BaseException:
+                if not members and self.by_group.get(subscription.group) is members:
+                    del self.by_group[subscription.group]
+                if not self.by_request:
+                    leave(self, layer)
+                raise
         members[key] = subscription
         self.by_request[key] = subscription
         subscription.observer.subscriptions += 1
@@ -185,18 +193,39 @@ class Subscriptions:
         for subscription in self.by_request.values():
             _ended(subscription)
         self.by_request.clear()
+        leave(self, self.consumer.channel_layer)
         groups, self.by_group = list(self.by_group), {}
         for group in groups:
-            await self.consumer.channel_layer.group_discard(group, self.consumer.channel_name)
+            await self._discard(group)
+
+    async def interrupt(self) -> None:
+        """The layer may have lost this connection's groups and events (its Redis restarted, or
+        could not be reached): end every subscription with a 503 frame, to be made again."""
+        for subscription in list(self.by_request.values()):
+            if await self.end(subscription) is None:
+                continue
+            frame = _envelope.failure(
+                subscription.context.action, subscription.request_id, 503, [INTERRUPTED]
+            )
+            await self.consumer.send_envelope(frame)
 
     async def _leave(self, subscription: Subscription) -> None:
         _ended(subscription)
         members = self.by_group.get(subscription.group, {})
         members.pop(subscription.key, None)
+        if not self.by_request:
+            leave(self, self.consumer.channel_layer)
         if not members and self.by_group.pop(subscription.group, None) is not None:
-            await self.consumer.channel_layer.group_discard(
-                subscription.group, self.consumer.channel_name
+            await self._discard(subscription.group)
+
+    async def _discard(self, group: str) -> None:
+        """Leave ``group``; a layer that cannot be reached is logged (its membership expires)."""
+        try:
+            await layer_call(
+                self.consumer.channel_layer.group_discard, group, self.consumer.channel_name
             )
+        except Exception:
+            logger.exception("Leaving the group %r failed", group)
 
     async def deliver(self, message: Mapping[str, Any], permissions: Node | None) -> None:
         """Send the event in ``message`` to each of its group's subscriptions that may see it."""

@@ -53,6 +53,11 @@ class Settings(BaseModel):
     """Bytes the server may hold for a client before its events wait in typed_dcrf (where the
     server lets that be seen: uvicorn)."""
 
+    layer_check_seconds: float = Field(5.0, ge=0, alias="LAYER_CHECK_SECONDS")
+    """While a process has subscriptions, how often it checks that the Redis of its channel
+    layer did not restart (nor became unreachable) meanwhile; when it did, every subscription
+    of the process ends with a 503 frame, so that its client subscribes again. 0: never."""
+
     observer_modules: tuple[str, ...] = Field(("consumers",), alias="OBSERVER_MODULES")
     """The modules of every installed app imported at start-up (with ``typed_dcrf`` in
     ``INSTALLED_APPS``), so that their observers send events from every process."""
