@@ -3,13 +3,20 @@ generic message, and the connection stays open."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.app.consumers import ObservedItems
+from tests.app.models import Item
+from tests.frames import envelope
+from tests.redis_process import RedisServer, redis_server
 from tests.server.process import free_port
 from tests.settings import REDIS_LAYER
-from typed_dcrf import AsyncAPIConsumer, Response, action
+from typed_dcrf import AsyncAPIConsumer, Response, action, db
+from typed_dcrf._layer_watch import INTERRUPTED
 from typed_dcrf.testing import ApiClient, ErrorReply
 
 UNAVAILABLE = ["Service temporarily unavailable, try again later."]
@@ -36,3 +43,28 @@ async def test_an_unreachable_layer_in_an_action_is_a_503(settings: Any) -> None
             await client.call(Announcer.announce, text="hi")
         assert (refused.value.status, refused.value.errors) == (503, UNAVAILABLE)
         assert (await client.call(Announcer.echo, text="still here")).data == "still here"
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path, settings: Any) -> Iterator[RedisServer]:
+    """A Redis of this test's own as the layer, checked for a restart every 0.2 s."""
+    with redis_server(tmp_path) as redis:
+        config = {
+            **REDIS_LAYER["CONFIG"],
+            "hosts": [{"address": redis.url, "socket_timeout": None}],
+        }
+        settings.CHANNEL_LAYERS = {"default": {**REDIS_LAYER, "CONFIG": config}}
+        settings.TYPED_DCRF = {"LAYER_CHECK_SECONDS": 0.2}
+        yield redis
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_restarted_redis_ends_the_subscriptions_with_a_503(own_redis: RedisServer) -> None:
+    item = await db.run(Item.objects.create, name="a", slug="a")
+    async with ApiClient(ObservedItems) as client:
+        await client.send({"action": "subscribe_instance", "pk": item.pk, "request_id": "i"})
+        assert (await client.receive())["response_status"] == 201
+        own_redis.stop()
+        own_redis.start()
+        ended = await client.receive()
+    assert ended == envelope("subscribe_instance", 503, errors=[INTERRUPTED], request_id="i")

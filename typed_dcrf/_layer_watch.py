@@ -101,6 +101,8 @@ class LayerWatch:
                     await member.interrupt()
                 except Exception:  # one connection's failure ends nobody else's subscriptions
                     logger.exception("Ending the subscriptions of a connection failed")
+            if not self.members:
+                return  # the last left: this watch is over (a new one starts with the next)
 
 
 _watches: dict[tuple[int, int], LayerWatch] = {}
@@ -139,5 +141,5 @@ def leave(member: Watched, layer: object) -> None:
     watch.members.discard(member)
     if not watch.members:
         del _watches[key]
-        if watch.task is not None:
+        if watch.task is not None and watch.task is not asyncio.current_task():
             watch.task.cancel()
