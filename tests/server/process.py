@@ -28,6 +28,8 @@ class Running:
 
     kind: Server
     port: int
+    pid: int = 0
+    """The server's process id (for a test that kills it)."""
 
 
 def free_port() -> int:
@@ -118,7 +120,7 @@ def serve(
         )
     try:
         wait_for_port(port, process, log)
-        yield Running(kind, port)
+        yield Running(kind, port, process.pid)
     finally:
         process.terminate()
         try:
