@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.exceptions
+from pydantic import ValidationError as PydanticValidationError
 
 from tests.app.consumers import ObservedItems
 from tests.app.models import Item
@@ -15,8 +17,9 @@ from tests.frames import envelope
 from tests.redis_process import RedisServer, redis_server
 from tests.server.process import free_port
 from tests.settings import REDIS_LAYER
-from typed_dcrf import AsyncAPIConsumer, Response, action, db
-from typed_dcrf._layer_watch import INTERRUPTED
+from typed_dcrf import AsyncAPIConsumer, Response, _layer_watch, action, db
+from typed_dcrf._layer_watch import INTERRUPTED, layer_call
+from typed_dcrf.conf import Settings
 from typed_dcrf.testing import ApiClient, ErrorReply
 
 UNAVAILABLE = ["Service temporarily unavailable, try again later."]
@@ -68,3 +71,34 @@ async def test_a_restarted_redis_ends_the_subscriptions_with_a_503(own_redis: Re
         own_redis.start()
         ended = await client.receive()
     assert ended == envelope("subscribe_instance", 503, errors=[INTERRUPTED], request_id="i")
+
+
+async def test_a_layer_call_is_tried_once_more_when_the_layer_cannot_be_reached() -> None:
+    calls: list[int] = []
+
+    async def flaky(fails: int) -> str:
+        calls.append(fails)
+        if len(calls) <= fails:
+            raise redis.exceptions.ConnectionError("cut")
+        return "sent"
+
+    assert await layer_call(flaky, 1) == "sent"
+    calls.clear()
+    with pytest.raises(redis.exceptions.ConnectionError):
+        await layer_call(flaky, 2)
+    assert calls == [2, 2]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_no_watch_with_layer_check_seconds_0(own_redis: RedisServer, settings: Any) -> None:
+    settings.TYPED_DCRF = {"LAYER_CHECK_SECONDS": 0}
+    item = await db.run(Item.objects.create, name="a", slug="a")
+    async with ApiClient(ObservedItems) as client:
+        await client.send({"action": "subscribe_instance", "pk": item.pk, "request_id": "i"})
+        assert (await client.receive())["response_status"] == 201
+        assert not _layer_watch._watches  # pyright: ignore[reportPrivateUsage]
+
+
+def test_layer_check_seconds_is_not_negative() -> None:
+    with pytest.raises(PydanticValidationError):
+        Settings.model_validate({"LAYER_CHECK_SECONDS": -1})

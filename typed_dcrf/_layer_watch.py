@@ -11,6 +11,7 @@ process ends with a 503 frame, and its client subscribes again.
 from __future__ import annotations
 
 import asyncio
+import math
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -27,8 +28,9 @@ R = TypeVar("R")
 INTERRUPTED = "This subscription's events were interrupted: subscribe again."
 """The 503 detail that ends a subscription whose events the layer may have lost."""
 
-MARKER_SECONDS = 3600
-"""How long a marker outlives its last check (a process killed leaves it that long)."""
+MARKER_CHECKS = 20
+"""A marker expires this many check intervals after its last check (at least a minute): a
+process killed leaves it that long, and a process stalled that long ends its subscriptions."""
 
 
 async def layer_call(call: Callable[P, Awaitable[R]], *args: P.args, **kwargs: P.kwargs) -> R:
@@ -66,15 +68,19 @@ class LayerWatch:
     members: set[Watched] = field(default_factory=set[Watched])
     task: asyncio.Task[None] | None = None
 
+    @property
+    def expiry(self) -> int:
+        return max(60, math.ceil(MARKER_CHECKS * self.interval))
+
     async def mark(self) -> None:
         for client in self.connections:
-            await client.set(self.marker, "1", ex=MARKER_SECONDS)
+            await client.set(self.marker, "1", ex=self.expiry)
 
     async def marked(self) -> bool:
         """Whether every Redis still has the marker (its expiry renewed)."""
         found = True
         for client in self.connections:
-            found = bool(await client.expire(self.marker, MARKER_SECONDS)) and found
+            found = bool(await client.expire(self.marker, self.expiry)) and found
         return found
 
     async def run(self) -> None:
