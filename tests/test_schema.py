@@ -208,7 +208,16 @@ def test_a_stream_wraps_its_payloads(document: dict[str, Any]) -> None:
     assert request["properties"]["stream"] == {"const": "echo"}
     assert request["properties"]["payload"]["properties"]["text"]["type"] == "string"
     error = echo["messages"]["error"]["payload"]["properties"]["payload"]
-    assert error["properties"]["response_status"]["enum"] == [400, 401, 403, 404, 405, 429, 500]
+    assert error["properties"]["response_status"]["enum"] == [
+        400,
+        401,
+        403,
+        404,
+        405,
+        429,
+        500,
+        503,
+    ]
 
 
 def test_subscriptions_send_their_events(document: dict[str, Any]) -> None:

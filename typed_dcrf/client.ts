@@ -24,7 +24,7 @@ export interface WebSocketLike {
 
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
-/** An action's error envelope: its status (400, 401, 403, 404, 405, 429, 500) and errors
+/** An action's error envelope: its status (400, 401, 403, 404, 405, 429, 500, 503) and errors
  * (messages, or DRF's field errors). */
 export class ApiError extends Error {
   readonly status: number;
@@ -58,7 +58,8 @@ export interface SubscribeOptions<E> extends RequestOptions {
    * `connection.stopListening(requestId)`, an `onError` or the connection closes. */
   onEvent?: (event: E) => void;
   /** Called with an error envelope sent with this request_id after the reply (a subscription
-   * the server ended, such as with a 500); no more events follow. */
+   * the server ended, such as with a 500, or a 503 when its events may have been lost: subscribe
+   * again); no more events follow. */
   onError?: (error: ApiError) => void;
 }
 

@@ -36,9 +36,10 @@ from typed_dcrf.routes import Route
 from typed_dcrf.streaming import StreamedListModelMixin
 
 ASYNCAPI_VERSION = "3.0.0"
-ERROR_STATUSES = (400, 401, 403, 404, 405, 429, 500)
+ERROR_STATUSES = (400, 401, 403, 404, 405, 429, 500, 503)
 """What any action may answer instead of its success: bad arguments, refused, missing,
-unknown action, throttled, server error."""
+unknown action, throttled, server error, the database or the channel layer unavailable (503
+also ends a subscription whose events may have been lost)."""
 REF_TEMPLATE = "#/components/schemas/{model}"
 PAGE = Page[dict[str, Any]]
 """The data of a 206 page of rows (``stream_list``, ``subscribe_list``)."""
