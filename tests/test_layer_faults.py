@@ -3,7 +3,10 @@ generic message, and the connection stays open."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import logging
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,7 @@ from tests.frames import envelope
 from tests.redis_process import RedisServer, redis_server
 from tests.server.process import free_port
 from tests.settings import REDIS_LAYER
+from tests.tcp_proxy import proxy_to
 from typed_dcrf import AsyncAPIConsumer, Response, _layer_watch, action, db
 from typed_dcrf._layer_watch import INTERRUPTED, layer_call
 from typed_dcrf.conf import Settings
@@ -46,6 +50,24 @@ async def test_an_unreachable_layer_in_an_action_is_a_503(settings: Any) -> None
             await client.call(Announcer.announce, text="hi")
         assert (refused.value.status, refused.value.errors) == (503, UNAVAILABLE)
         assert (await client.call(Announcer.echo, text="still here")).data == "still here"
+
+
+@contextmanager
+def logged(message: str) -> Generator[asyncio.Event]:
+    """An event set once typed_dcrf logs a record beginning with ``message``."""
+    seen = asyncio.Event()
+
+    class Seen(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith(message):
+                seen.set()
+
+    handler = Seen()
+    logging.getLogger("typed_dcrf").addHandler(handler)
+    try:
+        yield seen
+    finally:
+        logging.getLogger("typed_dcrf").removeHandler(handler)
 
 
 @pytest.fixture
@@ -102,3 +124,28 @@ async def test_no_watch_with_layer_check_seconds_0(own_redis: RedisServer, setti
 def test_layer_check_seconds_is_not_negative() -> None:
     with pytest.raises(PydanticValidationError):
         Settings.model_validate({"LAYER_CHECK_SECONDS": -1})
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_redis_unreachable_for_a_while_ends_the_subscriptions_with_a_503(
+    tmp_path: Path, settings: Any
+) -> None:
+    """Redis itself keeps running (and its memberships), but the process cannot reach it for
+    a check: the events of that time may be lost, so the subscriptions end too."""
+    with redis_server(tmp_path) as redis_, proxy_to("127.0.0.1", redis_.port) as proxy:
+        host = {"address": f"redis://127.0.0.1:{proxy.port}", "socket_timeout": None}
+        config = {**REDIS_LAYER["CONFIG"], "hosts": [host]}
+        settings.CHANNEL_LAYERS = {"default": {**REDIS_LAYER, "CONFIG": config}}
+        settings.TYPED_DCRF = {"LAYER_CHECK_SECONDS": 0.2}
+        item = await db.run(Item.objects.create, name="a", slug="a")
+        async with ApiClient(ObservedItems) as client:
+            await client.send({"action": "subscribe_instance", "pk": item.pk, "request_id": "i"})
+            assert (await client.receive())["response_status"] == 201
+            with logged("The channel layer cannot be reached") as unreachable:
+                proxy.refuse()
+                proxy.cut()
+                async with asyncio.timeout(10):  # until a check has found it unreachable
+                    await unreachable.wait()
+            proxy.listen()
+            ended = await client.receive()
+    assert ended == envelope("subscribe_instance", 503, errors=[INTERRUPTED], request_id="i")
