@@ -139,6 +139,8 @@ async def test_a_redis_restart_ends_every_subscription_once_then_they_are_made_a
     # Meanwhile: an action without the layer is answered, a subscription is a 503.
     retrieved = await ask(items, {"action": "retrieve", "pk": pk, "request_id": 1})
     assert retrieved["response_status"] == 200
+    await patch("meanwhile")  # saved; its event cannot be sent (logged)
+    await create_task("meanwhile")
     refused = await ask(items, {"action": "subscribe_instance", "pk": pk, "request_id": "x"})
     assert (refused["response_status"], refused["errors"]) == (503, UNAVAILABLE)
     cluster.redis.start()  # empty
