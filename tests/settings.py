@@ -10,8 +10,10 @@ USE_TZ = True
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
+    "django.contrib.sessions",
     "channels",
     "rest_framework",
+    "rest_framework.authtoken",
     "typed_dcrf",
     "tests.app",
 ]

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
         SyncAction,
         action,
     )
+    from typed_dcrf.auth import TokenAuthMiddleware, TokenAuthMiddlewareStack
     from typed_dcrf.consumers import AsyncAPIConsumer
     from typed_dcrf.context import ActionContext
     from typed_dcrf.exceptions import (
@@ -109,6 +110,8 @@ _EXPORTS: dict[str, str] = {
     "StreamedListModelMixin": "typed_dcrf.streaming",
     "SyncAction": "typed_dcrf.actions",
     "Throttled": "typed_dcrf.exceptions",
+    "TokenAuthMiddleware": "typed_dcrf.auth",
+    "TokenAuthMiddlewareStack": "typed_dcrf.auth",
     "UpdateModelMixin": "typed_dcrf.mixins",
     "ValidationError": "typed_dcrf.exceptions",
     "ViewConsumer": "typed_dcrf.views",
@@ -168,6 +171,8 @@ __all__ = [
     "SuccessStatus",
     "SyncAction",
     "Throttled",
+    "TokenAuthMiddleware",
+    "TokenAuthMiddlewareStack",
     "UpdateModelMixin",
     "ValidationError",
     "ViewConsumer",

@@ -22,6 +22,7 @@ from django.core.exceptions import ImproperlyConfigured, SynchronousOnlyOperatio
 from django.db.models import Model
 
 from typed_dcrf import _envelope, db
+from typed_dcrf._access import LOST
 from typed_dcrf._changelog import IDLE_SECONDS
 from typed_dcrf._checks import (
     OBJECT,
@@ -40,7 +41,7 @@ from typed_dcrf._matching import fallbacks
 from typed_dcrf._outbox import SLOW_CLIENT, Outbox
 from typed_dcrf.conf import get_settings
 from typed_dcrf.context import ActionContext
-from typed_dcrf.exceptions import ParseError, Throttled
+from typed_dcrf.exceptions import NotAuthenticated, ParseError, Throttled
 from typed_dcrf.observers import ModelObserver, Observer
 from typed_dcrf.types import JSONValue
 
@@ -171,6 +172,17 @@ class Subscriptions:
         ended = [sub for sub in self.by_request.values() if matches(sub)]
         for subscription in ended:
             await self.end(subscription)
+
+    async def revoke(self) -> None:
+        """End every subscription with one 401 frame: the connection lost its access."""
+        capacity = get_settings().max_outgoing_events
+        for subscription in list(self.by_request.values()):
+            await self.end(subscription)
+            action, request_id = subscription.context.action, subscription.request_id
+            frame = _envelope.failure(action, request_id, NotAuthenticated.status_code, [LOST])
+            if not self.outbox.put(f"{subscription.key} lost", frame, capacity=capacity):
+                await self._close_slow_client(capacity)
+                return
 
     async def _refresh(self) -> None:
         """Join the groups again before the layer forgets them (``group_expiry``: channels-redis

@@ -14,4 +14,7 @@ class TypedDCRFConfig(AppConfig):
     name: str = "typed_dcrf"
 
     def ready(self) -> None:
+        from typed_dcrf._access import connect_signals
+
+        connect_signals()
         autodiscover_modules(*get_settings().observer_modules)

@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.utils.functional import SimpleLazyObject
 
 from typed_dcrf import _envelope, db
+from typed_dcrf._access import SUBPROTOCOL, Access, join
 from typed_dcrf._checks import (
     ACTION,
     CONNECT,
@@ -174,6 +175,7 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
         super().__init__(*args, **kwargs)
         self._tasks = ConnectionTasks(type(self).__qualname__)
         self._subscriptions: Subscriptions | None = None
+        self._access: Access | None = None
 
     # channels sets it to the layer's receive as the consumer starts: kept retrying here. Its
     # stubs declare it a callable attribute, which pyright reads as a method.
@@ -238,12 +240,16 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
             await self._tasks.close()
             if self._subscriptions is not None:
                 await self._subscriptions.close()
+            await self._leave_access()
 
     async def websocket_connect(self, message: Any) -> None:
         try:
             checks = self._permissions
             subject = Subject(self, None, "HEAD")
             if checks is None or (await evaluate(checks, CONNECT, subject)).allowed:
+                # Before accepting: a layer that cannot be reached refuses the handshake,
+                # rather than leave access that could not be revoked.
+                self._access = await join(self)
                 await super().websocket_connect(message)  # connect(): accept, unless overridden
                 return
         except Exception:  # a failing check or connect() refuses, never leaves the client waiting
@@ -257,12 +263,43 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
             await self._tasks.close()
             if self._subscriptions is not None:
                 await self._subscriptions.close()
+            await self._leave_access()
             for group in self.groups:
                 await self.channel_layer.group_discard(group, self.channel_name)
             await self.disconnect(message["code"])
         except Exception:
             logger.exception("The disconnect of %s failed", type(self).__qualname__)
         raise StopConsumer
+
+    async def accept(
+        self, subprotocol: str | None = None, headers: list[tuple[str, str]] | None = None
+    ) -> None:
+        """channels' ``accept``, with the subprotocol the middleware chose by default (the
+        token's, ``"token"``)."""
+        if subprotocol is None:
+            chosen = self.scope.get(SUBPROTOCOL)
+            subprotocol = chosen if isinstance(chosen, str) else None
+        await super().accept(subprotocol, headers)
+
+    async def typed_dcrf_access(self, message: dict[str, Any]) -> None:
+        """A change of this connection's user (logout, deactivation, deletion, new password,
+        deleted token): if it ends the connection's access, the connection is anonymous from
+        the next action on, and each subscription ends with one 401 frame."""
+        access = self._access
+        if access is None or not await access.lost(message):
+            return
+        from django.contrib.auth.models import AnonymousUser
+
+        self._access = None
+        self.scope["user"] = AnonymousUser()  # type: ignore[typeddict-item]  # pyright: ignore[reportGeneralTypeIssues]
+        if self._subscriptions is not None:
+            await self._subscriptions.revoke()
+        await self.channel_layer.group_discard(access.group, self.channel_name)
+
+    async def _leave_access(self) -> None:
+        access, self._access = self._access, None
+        if access is not None:
+            await self.channel_layer.group_discard(access.group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:

@@ -1,0 +1,121 @@
+"""Token authentication of websocket connections: ``TokenAuthMiddleware`` and
+``TokenAuthMiddlewareStack`` (channels' session stack, then the token).
+
+The token is read from, in this order: the subprotocols ``["token", "<key>"]`` (what a browser
+can send: ``new WebSocket(url, ["token", key])``; the connection is accepted with the
+subprotocol ``"token"``, never the key), an ``Authorization: Token <key>`` header, or the query
+string ``?token=<key>`` (which servers and proxies may log). A token present decides the user,
+over the session's: an unknown key, or an inactive user's, gives ``AnonymousUser`` (the
+connection's permissions decide whether it is accepted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
+from urllib.parse import parse_qs
+
+from typed_dcrf import db
+from typed_dcrf._access import CREDENTIAL, SUBPROTOCOL, Credential, digest
+from typed_dcrf.types import ASGIApp, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
+
+__all__ = [
+    "TOKEN_SUBPROTOCOL",
+    "TokenAuthMiddleware",
+    "TokenAuthMiddlewareStack",
+    "TokenLookup",
+    "drf_token_user",
+    "token_in",
+]
+
+TOKEN_SUBPROTOCOL = "token"
+"""The subprotocol naming the token (``["token", "<key>"]``), accepted as the connection's."""
+
+TokenLookup: TypeAlias = "Callable[[str], Awaitable[AbstractBaseUser | AnonymousUser]]"
+"""Finds the user of a token key: an ``AnonymousUser`` when it names none (or an inactive one)."""
+
+
+@db.database_sync
+def drf_token_user(key: str) -> AbstractBaseUser | AnonymousUser:
+    """The active user of DRF's ``Token`` ``key`` (``rest_framework.authtoken``), or an
+    ``AnonymousUser``."""
+    from django.contrib.auth.models import AnonymousUser
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.select_related("user").filter(key=key).first()
+    # The stubs leave Token.user untyped: it is the AUTH_USER_MODEL.
+    user = None if token is None else cast("AbstractBaseUser", token.user)  # pyright: ignore[reportUnknownMemberType]
+    return user if user is not None and user.is_active else AnonymousUser()
+
+
+def token_in(scope: Scope) -> tuple[str, bool] | None:
+    """The token key the handshake carries, and whether it came as subprotocols."""
+    protocols: list[str] = list(scope.get("subprotocols") or ())
+    for index, name in enumerate(protocols[:-1]):
+        if name == TOKEN_SUBPROTOCOL:
+            return protocols[index + 1], True
+    for header, value in scope.get("headers") or ():
+        if header.lower() == b"authorization":
+            keyword, _, key = value.decode("latin-1").strip().partition(" ")
+            if keyword.lower() == "token":
+                return key.strip(), False
+    query = parse_qs(bytes(scope.get("query_string") or b"").decode("latin-1"))
+    if "token" in query:
+        return query["token"][0], False
+    return None
+
+
+class TokenAuthMiddleware:
+    """Set ``scope["user"]`` from the handshake's token, when it carries one (see the module).
+
+    ``lookup`` finds a key's user (default: DRF's ``Token`` model, in the database thread).
+    """
+
+    def __init__(self, inner: ASGIApp, *, lookup: TokenLookup = drf_token_user) -> None:
+        self.inner = inner
+        self.lookup = lookup
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        found = token_in(scope) if scope.get("type") == "websocket" else None
+        if found is None:
+            await self.inner(scope, receive, send)
+            return
+        key, as_subprotocol = found
+        user = await self.lookup(key) if key else _anonymous()
+        authenticated: dict[str, Any] = {**scope, "user": user}
+        if as_subprotocol:
+            protocols: list[str] = list(scope.get("subprotocols") or ())
+            at = protocols.index(TOKEN_SUBPROTOCOL)
+            # The key leaves the scope: consumer code and logs of it never see it.
+            authenticated["subprotocols"] = protocols[:at] + protocols[at + 2 :]
+            authenticated[SUBPROTOCOL] = TOKEN_SUBPROTOCOL
+        if user.is_authenticated:
+            authenticated[CREDENTIAL] = _token_credential(self.lookup, key, user.pk)
+        await self.inner(authenticated, receive, send)
+
+
+def TokenAuthMiddlewareStack(inner: ASGIApp) -> ASGIApp:
+    """channels' ``AuthMiddlewareStack`` (cookies, session, session user), then the token."""
+    from channels.auth import AuthMiddlewareStack
+
+    # channels types its applications with asgiref's event TypedDicts; these are such apps.
+    stack = AuthMiddlewareStack(cast("Any", TokenAuthMiddleware(inner)))
+    return cast("ASGIApp", stack)
+
+
+def _token_credential(lookup: TokenLookup, key: str, pk: object) -> Credential:
+    async def still_valid() -> bool:
+        user = await lookup(key)
+        return bool(user.is_authenticated) and user.pk == pk
+
+    return Credential("token", digest(key), still_valid)
+
+
+def _anonymous() -> AnonymousUser:
+    from django.contrib.auth.models import AnonymousUser
+
+    return AnonymousUser()
