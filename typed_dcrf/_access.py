@@ -137,8 +137,12 @@ class Access:
 async def join(consumer: AsyncAPIConsumer) -> Access | None:
     """Join the group of the connection's user, if authenticated and a layer is set; a layer
     that cannot be reached raises (the handshake is refused: access could not be revoked)."""
+    from django.contrib.auth.models import AnonymousUser
+
     user = scope_user(consumer.scope)
-    if cast("object", consumer.channel_layer) is None or not user.is_authenticated:
+    if isinstance(user, AnonymousUser) or not user.is_authenticated:
+        return None
+    if cast("object", consumer.channel_layer) is None:
         return None
     access = Access(user_group(user.pk), credential_of(consumer.scope, user))
     await consumer.channel_layer.group_add(access.group, consumer.channel_name)

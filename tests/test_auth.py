@@ -1,0 +1,425 @@
+"""typed_dcrf.auth and the loss of access mid-connection, in process: the token from the
+subprotocols, the header or the query string, over the session's user; a logout, deactivation,
+deletion, password change or deleted token ends the access of the connections concerned (each
+subscription gets one 401 frame, the next action is judged as anonymous), and only theirs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, cast
+
+import pytest
+from channels.layers import InMemoryChannelLayer
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
+from django.test import Client
+from rest_framework.authtoken.models import Token
+
+from tests.app.models import Item
+from tests.frames import envelope
+from tests.server.auth_consumers import PrivateItems, Whoami
+from typed_dcrf import AsyncAPIConsumer, TokenAuthMiddleware, TokenAuthMiddlewareStack, db
+from typed_dcrf._access import GROUP_PREFIX, LOST, user_group
+from typed_dcrf.auth import drf_token_user, token_in
+from typed_dcrf.consumers import REFUSED
+from typed_dcrf.testing import Communicator
+from typed_dcrf.types import ASGIApp, ASGIMessage, JSONObject, JSONValue
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TIMEOUT = 5.0
+NOT_AUTHENTICATED: list[JSONValue] = ["Authentication credentials were not provided."]
+
+
+@dataclass
+class Socket:
+    """One in-process connection through ``TokenAuthMiddlewareStack``."""
+
+    communicator: Communicator
+    answer: ASGIMessage
+
+    @property
+    def accepted(self) -> bool:
+        return bool(self.answer["type"] == "websocket.accept")
+
+    async def send(self, frame: JSONValue) -> None:
+        await self.communicator.send_input({"type": "websocket.receive", "text": json.dumps(frame)})
+
+    async def receive(self) -> JSONObject:
+        message = await self.communicator.receive_output(TIMEOUT)
+        assert message["type"] == "websocket.send", message
+        return cast("JSONObject", json.loads(message["text"]))
+
+    async def ask(self, action: str, **arguments: JSONValue) -> JSONObject:
+        await self.send({"action": action, "request_id": action, **arguments})
+        return await self.receive()
+
+    async def subscribe(self, item: Item, request_id: str = "watch") -> None:
+        frame: JSONObject = {
+            "action": "subscribe_instance",
+            "request_id": request_id,
+            "pk": item.pk,
+        }
+        await self.send(frame)
+        assert await self.receive() == envelope("subscribe_instance", 201, request_id=request_id)
+
+    async def receive_nothing(self) -> bool:
+        return await self.communicator.receive_nothing(0.1)
+
+
+@asynccontextmanager
+async def connect(
+    consumer: type[AsyncAPIConsumer],
+    *,
+    subprotocols: Sequence[str] = (),
+    headers: Sequence[tuple[bytes, bytes]] = (),
+    query: bytes = b"",
+    cookie: str | None = None,
+    app: ASGIApp | None = None,
+) -> AsyncGenerator[Socket]:
+    """A connection to ``consumer`` behind ``TokenAuthMiddlewareStack`` (or ``app``)."""
+    sent = list(headers)
+    if cookie is not None:
+        sent.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()))
+    scope = {
+        "type": "websocket",
+        "path": "/ws/",
+        "query_string": query,
+        "headers": sent,
+        "subprotocols": list(subprotocols),
+    }
+    served = app or TokenAuthMiddlewareStack(cast("ASGIApp", consumer.as_asgi()))
+    communicator = Communicator(served, scope)
+    await communicator.send_input({"type": "websocket.connect"})
+    socket = Socket(communicator, await communicator.receive_output(TIMEOUT))
+    try:
+        yield socket
+    finally:
+        # As a server does after a close too.
+        await communicator.send_input({"type": "websocket.disconnect", "code": 1000})
+        await communicator.wait(TIMEOUT)
+
+
+@pytest.fixture
+async def bob() -> User:
+    return await db.run(User.objects.create_user, "bob", password="old password")
+
+
+@pytest.fixture
+async def item() -> Item:
+    return await db.run(Item.objects.create, name="milk", slug="milk")
+
+
+async def token_of(user: User) -> str:
+    token = await db.run(Token.objects.create, user=user)
+    return str(token.pk)  # the key is the primary key
+
+
+def _logged_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+async def login(user: User) -> tuple[Client, str]:
+    """A session of ``user``, as a browser logged in through a view holds it, and its key."""
+    client = await db.run(_logged_in, user)
+    return client, client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+async def rename(item: Item, name: str) -> None:
+    item.name = name
+    await db.run(item.save)
+
+
+def lost(request_id: str = "watch") -> JSONObject:
+    """The frame that ends a subscription whose connection lost its access."""
+    return envelope("subscribe_instance", 401, errors=[LOST], request_id=request_id)
+
+
+# Where the token comes from.
+
+
+async def test_the_token_as_subprotocols_is_accepted_with_token_never_the_key(bob: User) -> None:
+    """["token", key]: the user is the token's; the accept names the subprotocol "token"."""
+    key = await token_of(bob)
+    async with connect(Whoami, subprotocols=["token", key]) as socket:
+        assert socket.answer == {"type": "websocket.accept", "subprotocol": "token"}
+        assert await socket.ask("whoami") == envelope(
+            "whoami", 200, data="bob", request_id="whoami"
+        )
+
+
+async def test_the_key_leaves_the_scope_subprotocols() -> None:
+    """The consumer's scope lists the other subprotocols, without the token pair."""
+    seen: list[Any] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope)
+
+    async def nobody(key: str) -> AnonymousUser:
+        return AnonymousUser()
+
+    middleware = TokenAuthMiddleware(inner, lookup=nobody)
+    scope = {"type": "websocket", "subprotocols": ["chat", "token", "k3y"], "headers": []}
+    await middleware(scope, cast("Any", None), cast("Any", None))
+    assert seen[0]["subprotocols"] == ["chat"]
+    assert seen[0]["typed_dcrf.subprotocol"] == "token"
+    assert scope["subprotocols"] == ["chat", "token", "k3y"]  # the server's scope is left alone
+
+
+async def test_the_token_in_an_authorization_header(bob: User) -> None:
+    key = await token_of(bob)
+    headers = [(b"authorization", f"Token {key}".encode())]
+    async with connect(Whoami, headers=headers) as socket:
+        assert socket.answer.get("subprotocol") is None
+        assert (await socket.ask("whoami"))["data"] == "bob"
+
+
+async def test_the_token_in_the_query_string(bob: User) -> None:
+    key = await token_of(bob)
+    async with connect(Whoami, query=f"token={key}".encode()) as socket:
+        assert (await socket.ask("whoami"))["data"] == "bob"
+
+
+def test_where_the_token_is_read_first() -> None:
+    """Subprotocols, then the header, then the query string; other schemes are not tokens."""
+    scope: dict[str, Any] = {
+        "subprotocols": ["token", "a"],
+        "headers": [(b"authorization", b"Token b")],
+        "query_string": b"token=c",
+    }
+    assert token_in(scope) == ("a", True)
+    assert token_in({**scope, "subprotocols": ["token"]}) == ("b", False)
+    assert token_in({**scope, "subprotocols": [], "headers": []}) == ("c", False)
+    assert token_in({"headers": [(b"authorization", b"Bearer b")], "query_string": b""}) is None
+    assert token_in({"query_string": b"token="}) is None
+
+
+async def test_an_unknown_token_is_anonymous_and_the_connection_accepted(bob: User) -> None:
+    """Unknown key: AnonymousUser; an open consumer accepts, an IsAuthenticated one refuses."""
+    async with connect(Whoami, subprotocols=["token", "nope"]) as socket:
+        assert socket.answer["subprotocol"] == "token"
+        assert (await socket.ask("whoami"))["data"] is None
+    async with connect(PrivateItems, subprotocols=["token", "nope"]) as socket:
+        assert socket.answer == {"type": "websocket.close", "code": REFUSED}
+
+
+async def test_an_inactive_users_token_is_anonymous(bob: User) -> None:
+    key = await token_of(bob)
+    bob.is_active = False
+    await db.run(bob.save)
+    assert isinstance(await drf_token_user(key), AnonymousUser)
+    async with connect(Whoami, query=f"token={key}".encode()) as socket:
+        assert (await socket.ask("whoami"))["data"] is None
+
+
+async def test_a_token_overrides_the_session_user(bob: User) -> None:
+    """A session of bob, the token of alice: alice; an unknown token: anonymous."""
+    alice = await db.run(User.objects.create_user, "alice")
+    _, session = await login(bob)
+    key = await token_of(alice)
+    async with connect(Whoami, cookie=session) as socket:
+        assert (await socket.ask("whoami"))["data"] == "bob"
+    async with connect(Whoami, cookie=session, subprotocols=["token", key]) as socket:
+        assert (await socket.ask("whoami"))["data"] == "alice"
+    async with connect(Whoami, cookie=session, query=b"token=unknown") as socket:
+        assert (await socket.ask("whoami"))["data"] is None
+
+
+# Loss of access.
+
+
+async def test_logout_ends_the_access_of_that_sessions_connections_only(
+    bob: User, item: Item
+) -> None:
+    """Logging one session out: its connection's subscription gets one 401 frame and no more
+    events, its next action is refused as anonymous; another session and a token stay."""
+    browser, session = await login(bob)
+    _, other_session = await login(bob)
+    key = await token_of(bob)
+    async with (
+        connect(PrivateItems, cookie=session) as ended,
+        connect(PrivateItems, cookie=other_session) as kept,
+        connect(PrivateItems, cookie=session, subprotocols=["token", key]) as by_token,
+    ):
+        for socket in (ended, kept, by_token):
+            await socket.subscribe(item)
+        await db.run(browser.logout)
+        assert await ended.receive() == lost()
+        await rename(item, "oat milk")
+        for socket in (kept, by_token):  # the message came first: it was ignored
+            assert (await socket.receive())["action"] == "update"
+            assert (await socket.ask("whoami"))["data"] == "bob"
+        assert await ended.receive_nothing()
+        assert await ended.ask("whoami") == envelope(
+            "whoami", 401, errors=NOT_AUTHENTICATED, request_id="whoami"
+        )
+
+
+@pytest.mark.parametrize("change", ["deactivated", "deleted"])
+async def test_deactivation_and_deletion_end_every_connection(
+    bob: User, item: Item, change: str
+) -> None:
+    _, session = await login(bob)
+    key = await token_of(bob)
+    alice = await db.run(User.objects.create_user, "alice")
+    _, alice_session = await login(alice)
+    async with (
+        connect(PrivateItems, cookie=session) as by_session,
+        connect(PrivateItems, subprotocols=["token", key]) as by_token,
+        connect(PrivateItems, cookie=alice_session) as other_user,
+    ):
+        for socket in (by_session, by_token, other_user):
+            await socket.subscribe(item, "s")
+        if change == "deactivated":
+            bob.is_active = False
+            await db.run(bob.save)
+        else:
+            await db.run(bob.delete)
+        for socket in (by_session, by_token):
+            assert await socket.receive() == lost("s")
+            reply = await socket.ask("whoami")
+            assert (reply["response_status"], reply["errors"]) == (401, NOT_AUTHENTICATED)
+        await rename(item, "oat milk")
+        assert (await other_user.receive())["action"] == "update"
+        assert await by_session.receive_nothing()
+        assert await by_token.receive_nothing()
+
+
+async def test_a_password_change_ends_the_sessions_not_the_token(bob: User, item: Item) -> None:
+    _, session = await login(bob)
+    key = await token_of(bob)
+    async with (
+        connect(PrivateItems, cookie=session) as by_session,
+        connect(PrivateItems, subprotocols=["token", key]) as by_token,
+    ):
+        await by_session.subscribe(item)
+        await by_token.subscribe(item)
+        bob.set_password("new password")
+        await db.run(bob.save)
+        assert await by_session.receive() == lost()
+        await rename(item, "oat milk")
+        assert (await by_token.receive())["action"] == "update"
+        assert (await by_token.ask("whoami"))["data"] == "bob"
+
+
+async def test_a_save_that_changes_no_access_keeps_it(bob: User, item: Item) -> None:
+    """A new e-mail address, a login elsewhere: the connections check again and stay."""
+    _, session = await login(bob)
+    async with connect(PrivateItems, cookie=session) as socket:
+        await socket.subscribe(item)
+        bob.email = "bob@example.com"
+        await db.run(bob.save)
+        await login(bob)
+        await rename(item, "oat milk")
+        assert (await socket.receive())["action"] == "update"
+        assert (await socket.ask("whoami"))["data"] == "bob"
+
+
+async def test_deleting_the_token_ends_its_connections_not_the_sessions(
+    bob: User, item: Item
+) -> None:
+    _, session = await login(bob)
+    key = await token_of(bob)
+    async with (
+        connect(PrivateItems, cookie=session) as by_session,
+        connect(PrivateItems, headers=[(b"authorization", f"Token {key}".encode())]) as by_token,
+    ):
+        await by_session.subscribe(item)
+        await by_token.subscribe(item)
+        await db.run(Token.objects.filter(key=key).delete)
+        assert await by_token.receive() == lost()
+        await rename(item, "oat milk")
+        assert (await by_session.receive())["action"] == "update"
+        assert await by_token.receive_nothing()
+
+
+async def test_every_subscription_gets_its_one_frame(bob: User, item: Item) -> None:
+    key = await token_of(bob)
+    async with connect(PrivateItems, subprotocols=["token", key]) as socket:
+        await socket.subscribe(item, "a")
+        await socket.subscribe(item, "b")
+        await db.run(Token.objects.filter(key=key).delete)
+        assert {json.dumps(await socket.receive()) for _ in range(2)} == {
+            json.dumps(lost("a")),
+            json.dumps(lost("b")),
+        }
+        assert await socket.receive_nothing()
+
+
+async def test_a_user_without_a_session_or_token_is_checked_by_its_row(
+    bob: User, item: Item
+) -> None:
+    """A user set by other middleware: deactivating it ends the access all the same."""
+
+    async def as_bob(scope: Any, receive: Any, send: Any) -> None:
+        consumer: ASGIApp = cast("ASGIApp", PrivateItems.as_asgi())
+        await consumer({**scope, "user": bob}, receive, send)
+
+    async with connect(PrivateItems, app=as_bob) as socket:
+        await socket.subscribe(item)
+        bob.first_name = "Bob"
+        await db.run(bob.save)
+        await rename(item, "oat milk")
+        assert (await socket.receive())["action"] == "update"
+        bob.is_active = False
+        await db.run(bob.save)
+        assert await socket.receive() == lost()
+        assert (await socket.ask("whoami"))["response_status"] == 401
+
+
+# The channel layer: who joins, and what happens without it.
+
+
+class UnreachableLayer(InMemoryChannelLayer):
+    """A layer whose server cannot be reached."""
+
+    async def group_add(self, group: str, channel: str) -> None:
+        raise ConnectionError("the layer is down")
+
+
+async def test_an_unreachable_layer_refuses_authenticated_users_only(
+    bob: User, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An authenticated user whose access could not be revoked is refused (4003); anonymous
+    users join no group, and are served."""
+    key = await token_of(bob)
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "tests.test_auth.UnreachableLayer"}}
+    async with connect(Whoami, subprotocols=["token", key]) as socket:
+        assert socket.answer == {"type": "websocket.close", "code": REFUSED}
+    assert "The handshake of Whoami failed" in caplog.text
+    async with connect(Whoami) as socket:
+        assert (await socket.ask("whoami"))["data"] is None
+
+
+async def test_authenticated_connections_join_their_users_group_and_leave_it(
+    bob: User, trips: list[str]
+) -> None:
+    """One group per user, left on disconnect; actions cost no trip to the database."""
+    from channels.layers import get_channel_layer
+
+    layer = cast("InMemoryChannelLayer", get_channel_layer())
+    key = await token_of(bob)
+    async with connect(Whoami, subprotocols=["token", key]) as socket, connect(Whoami) as anon:
+        groups: Mapping[str, object] = layer.groups
+        joined = [group for group in groups if group.startswith(GROUP_PREFIX)]
+        assert joined == [user_group(bob.pk)]
+        trips.clear()
+        for _ in range(3):
+            assert (await socket.ask("whoami"))["data"] == "bob"
+            assert (await anon.ask("whoami"))["data"] is None
+        assert trips == []
+    groups = layer.groups
+    assert not groups.get(user_group(bob.pk))
+
+
+def test_user_groups_are_valid_layer_names() -> None:
+    assert user_group(42) == "typed_dcrf.user.42"
+    odd = user_group("a b/é" * 40)
+    assert odd.startswith(GROUP_PREFIX)
+    assert len(odd) < 100
+    assert " " not in odd
