@@ -12,12 +12,12 @@ connection's permissions decide whether it is accepted).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast
 from urllib.parse import parse_qs
 
 from typed_dcrf import db
 from typed_dcrf._access import CREDENTIAL, SUBPROTOCOL, Credential, digest
-from typed_dcrf.types import ASGIApp, Receive, Scope, Send
+from typed_dcrf.types import Scope
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TOKEN_SUBPROTOCOL",
+    "ChannelsApp",
     "TokenAuthMiddleware",
     "TokenAuthMiddlewareStack",
     "TokenLookup",
@@ -34,6 +35,15 @@ __all__ = [
 
 TOKEN_SUBPROTOCOL = "token"
 """The subprotocol naming the token (``["token", "<key>"]``), accepted as the connection's."""
+
+
+class ChannelsApp(Protocol):
+    """An ASGI application as channels' routers and middleware take and give them (a
+    ``URLRouter``, a consumer's ``as_asgi()``, a middleware)."""
+
+    # channels types the arguments of its applications loosely: any ASGI app fits.
+    def __call__(self, scope: Any, receive: Any, send: Any, /) -> Awaitable[Any]: ...
+
 
 TokenLookup: TypeAlias = "Callable[[str], Awaitable[AbstractBaseUser | AnonymousUser]]"
 """Finds the user of a token key: an ``AnonymousUser`` when it names none (or an inactive one)."""
@@ -75,11 +85,12 @@ class TokenAuthMiddleware:
     ``lookup`` finds a key's user (default: DRF's ``Token`` model, in the database thread).
     """
 
-    def __init__(self, inner: ASGIApp, *, lookup: TokenLookup = drf_token_user) -> None:
+    def __init__(self, inner: ChannelsApp, *, lookup: TokenLookup = drf_token_user) -> None:
         self.inner = inner
         self.lookup = lookup
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    # receive and send as channels types them for middleware: Any, as the ASGI events vary.
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         found = token_in(scope) if scope.get("type") == "websocket" else None
         if found is None:
             await self.inner(scope, receive, send)
@@ -98,13 +109,12 @@ class TokenAuthMiddleware:
         await self.inner(authenticated, receive, send)
 
 
-def TokenAuthMiddlewareStack(inner: ASGIApp) -> ASGIApp:
+def TokenAuthMiddlewareStack(inner: ChannelsApp) -> ChannelsApp:
     """channels' ``AuthMiddlewareStack`` (cookies, session, session user), then the token."""
     from channels.auth import AuthMiddlewareStack
 
-    # channels types its applications with asgiref's event TypedDicts; these are such apps.
-    stack = AuthMiddlewareStack(cast("Any", TokenAuthMiddleware(inner)))
-    return cast("ASGIApp", stack)
+    # Typed by channels as any application, ASGI 2 included: this one is ASGI 3.
+    return cast("ChannelsApp", AuthMiddlewareStack(TokenAuthMiddleware(inner)))
 
 
 def _token_credential(lookup: TokenLookup, key: str, pk: object) -> Credential:
