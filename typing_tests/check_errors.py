@@ -6,11 +6,13 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 
 from examples.live import ItemList
 from tests.app.models import Item, Note
 from tests.app.serializers import ItemSerializer, NoteSerializer
+from tests.server.auth_consumers import Whoami
 from typed_dcrf import (
     AsyncAPIConsumer,
     Demultiplexer,
@@ -19,12 +21,15 @@ from typed_dcrf import (
     PaginatedModelConsumer,
     Response,
     StreamedListModelMixin,
+    TokenAuthMiddleware,
+    TokenAuthMiddlewareStack,
     action,
     db,
     detached,
     notify,
     observe,
 )
+from typed_dcrf.auth import drf_token_user
 from typed_dcrf.permissions import PermissionSpec
 from typed_dcrf.testing import ApiClient
 
@@ -255,3 +260,14 @@ async def list_subscription_calls() -> None:
 # A Response is a success: a failure is raised (NotFound), never returned with its status.
 Response(None, 404)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 Response(None, status=500)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
+def sync_lookup(key: str) -> AnonymousUser:
+    return AnonymousUser()
+
+
+def auth_stacks() -> None:
+    # The consumer's application, not its class; a lookup is async, and given by keyword.
+    TokenAuthMiddlewareStack(Whoami)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    TokenAuthMiddleware(Whoami.as_asgi(), lookup=sync_lookup)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    TokenAuthMiddleware(Whoami.as_asgi(), drf_token_user)  # type: ignore[misc]  # pyright: ignore[reportCallIssue]
