@@ -5,10 +5,12 @@ subscription gets one 401 frame, the next action is judged as anonymous), and on
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, cast
 
 import pytest
@@ -21,7 +23,13 @@ from rest_framework.authtoken.models import Token
 from tests.app.models import Item
 from tests.frames import envelope
 from tests.server.auth_consumers import PrivateItems, Whoami
-from typed_dcrf import AsyncAPIConsumer, TokenAuthMiddleware, TokenAuthMiddlewareStack, db
+from typed_dcrf import (
+    AsyncAPIConsumer,
+    Demultiplexer,
+    TokenAuthMiddleware,
+    TokenAuthMiddlewareStack,
+    db,
+)
 from typed_dcrf._access import GROUP_PREFIX, LOST, user_group
 from typed_dcrf.auth import drf_token_user, token_in
 from typed_dcrf.consumers import REFUSED
@@ -423,3 +431,58 @@ def test_user_groups_are_valid_layer_names() -> None:
     assert odd.startswith(GROUP_PREFIX)
     assert len(odd) < 100
     assert " " not in odd
+
+
+async def test_the_users_group_is_joined_again_before_the_layer_forgets_it(
+    bob: User, item: Item, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every half group_expiry the connection joins its user's group again: past the expiry,
+    a revocation still reaches it."""
+    from channels.layers import get_channel_layer
+
+    layer_settings = {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+    settings.CHANNEL_LAYERS = {"default": {**layer_settings, "CONFIG": {"group_expiry": 0.2}}}
+    layer = cast("InMemoryChannelLayer", get_channel_layer())
+    join = layer.group_add
+    rejoined = asyncio.Event()
+    joins: list[str] = []
+
+    async def counted(group: str, channel: str) -> None:
+        joins.append(group)
+        if joins.count(user_group(bob.pk)) >= 3:  # two after the first, past the expiry
+            rejoined.set()
+        await join(group, channel)
+
+    monkeypatch.setattr(layer, "group_add", counted)
+    key = await token_of(bob)
+    async with connect(PrivateItems, subprotocols=["token", key]) as socket:
+        await socket.subscribe(item)
+        await asyncio.wait_for(rejoined.wait(), TIMEOUT)
+        await db.run(Token.objects.filter(key=key).delete)
+        assert await socket.receive() == lost()
+
+
+class Streams(Demultiplexer):
+    streams = MappingProxyType({"items": PrivateItems, "who": Whoami})
+
+
+async def test_each_stream_of_a_multiplexed_socket_loses_its_access(bob: User, item: Item) -> None:
+    """The socket is accepted with "token"; a deactivation reaches every stream's consumer."""
+    key = await token_of(bob)
+    app = TokenAuthMiddlewareStack(Streams.as_asgi())
+    async with connect(PrivateItems, subprotocols=["token", key], app=app) as socket:
+        assert socket.answer["subprotocol"] == "token"
+        frame: JSONObject = {"action": "subscribe_instance", "request_id": "watch"}
+        frame["pk"] = item.pk
+        await socket.send({"stream": "items", "payload": frame})
+        assert (await socket.receive())["payload"] == envelope(
+            "subscribe_instance", 201, request_id="watch"
+        )
+        bob.is_active = False
+        await db.run(bob.save)
+        assert await socket.receive() == {"stream": "items", "payload": lost()}
+        for stream in ("who", "items"):
+            await socket.send({"stream": stream, "payload": {"action": "whoami"}})
+            reply = cast("JSONObject", (await socket.receive())["payload"])
+            expected = (200, None) if stream == "who" else (401, None)
+            assert (reply["response_status"], reply["data"]) == expected

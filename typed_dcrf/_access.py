@@ -11,6 +11,7 @@ per action: the message is the only trigger.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import re
@@ -28,6 +29,7 @@ from typed_dcrf._exception_handler import logger
 from typed_dcrf.types import JSONValue, Scope
 
 if TYPE_CHECKING:
+    from channels.layers import BaseChannelLayer
     from django.contrib.auth.base_user import AbstractBaseUser
     from django.db.models import Model
 
@@ -111,12 +113,14 @@ def _is_active(model: type[Model], pk: object) -> bool:
     return user is not None and bool(getattr(user, "is_active", True))
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class Access:
     """A connection's membership of its user's group, and how it authenticated."""
 
     group: str
     credential: Credential
+    refresher: asyncio.Task[None] | None = None
+    """Joins the group again before the layer forgets it (channels-redis: after a day)."""
 
     async def lost(self, message: Mapping[str, Any]) -> bool:
         """Whether ``message`` (about this connection's user) ends the connection's access."""
@@ -145,8 +149,28 @@ async def join(consumer: AsyncAPIConsumer) -> Access | None:
     if cast("object", consumer.channel_layer) is None:
         return None
     access = Access(user_group(user.pk), credential_of(consumer.scope, user))
-    await consumer.channel_layer.group_add(access.group, consumer.channel_name)
+    layer, channel = consumer.channel_layer, consumer.channel_name
+    await layer.group_add(access.group, channel)
+    access.refresher = asyncio.create_task(_rejoin(layer, access.group, channel))
     return access
+
+
+async def leave(consumer: AsyncAPIConsumer, access: Access) -> None:
+    """Leave the user's group (the connection is closing, or lost its access)."""
+    if access.refresher is not None:
+        access.refresher.cancel()
+        await asyncio.gather(access.refresher, return_exceptions=True)
+    await consumer.channel_layer.group_discard(access.group, consumer.channel_name)
+
+
+async def _rejoin(layer: BaseChannelLayer, group: str, channel: str) -> None:
+    expiry = float(getattr(layer, "group_expiry", 86400))
+    while True:
+        await asyncio.sleep(expiry / 2)
+        try:
+            await layer.group_add(group, channel)
+        except Exception:  # the layer is down: try again next time
+            logger.exception("Joining the user's group again failed")
 
 
 # The signals, sending each change to the user's connections once it is committed.

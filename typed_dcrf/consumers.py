@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from django.utils.functional import SimpleLazyObject
 
 from typed_dcrf import _envelope, db
-from typed_dcrf._access import SUBPROTOCOL, Access, join
+from typed_dcrf._access import SUBPROTOCOL, Access, join, leave
 from typed_dcrf._checks import (
     ACTION,
     CONNECT,
@@ -294,12 +294,12 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
         self.scope["user"] = AnonymousUser()  # type: ignore[typeddict-item]  # pyright: ignore[reportGeneralTypeIssues]
         if self._subscriptions is not None:
             await self._subscriptions.revoke()
-        await self.channel_layer.group_discard(access.group, self.channel_name)
+        await leave(self, access)
 
     async def _leave_access(self) -> None:
         access, self._access = self._access, None
         if access is not None:
-            await self.channel_layer.group_discard(access.group, self.channel_name)
+            await leave(self, access)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
