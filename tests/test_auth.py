@@ -31,7 +31,7 @@ from typed_dcrf import (
     db,
 )
 from typed_dcrf._access import GROUP_PREFIX, LOST, user_group
-from typed_dcrf.auth import drf_token_user, token_in
+from typed_dcrf.auth import check_access, drf_token_user, token_in
 from typed_dcrf.consumers import REFUSED
 from typed_dcrf.testing import Communicator
 from typed_dcrf.types import ASGIApp, ASGIMessage, JSONObject, JSONValue
@@ -378,6 +378,16 @@ async def test_a_user_without_a_session_or_token_is_checked_by_its_row(
         await db.run(bob.save)
         assert await socket.receive() == lost()
         assert (await socket.ask("whoami"))["response_status"] == 401
+
+
+async def test_check_access_after_a_change_without_signals(bob: User, item: Item) -> None:
+    """QuerySet.update() sends no signal: check_access(pk) has the connections check again."""
+    key = await token_of(bob)
+    async with connect(PrivateItems, subprotocols=["token", key]) as socket:
+        await socket.subscribe(item)
+        await db.run(User.objects.filter(pk=bob.pk).update, is_active=False)
+        await db.run(check_access, bob.pk)
+        assert await socket.receive() == lost()
 
 
 # The channel layer: who joins, and what happens without it.

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast
 from urllib.parse import parse_qs
 
 from typed_dcrf import db
-from typed_dcrf._access import CREDENTIAL, SUBPROTOCOL, Credential, digest
+from typed_dcrf._access import CREDENTIAL, SUBPROTOCOL, Credential, digest, notify_user
 from typed_dcrf.types import Scope
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ __all__ = [
     "TokenAuthMiddleware",
     "TokenAuthMiddlewareStack",
     "TokenLookup",
+    "check_access",
     "drf_token_user",
     "token_in",
 ]
@@ -115,6 +116,13 @@ def TokenAuthMiddlewareStack(inner: ChannelsApp) -> ChannelsApp:
 
     # Typed by channels as any application, ASGI 2 included: this one is ASGI 3.
     return cast("ChannelsApp", AuthMiddlewareStack(TokenAuthMiddleware(inner)))
+
+
+def check_access(user_pk: object, *, using: str = "default") -> None:
+    """Have the open connections of user ``user_pk`` check their session or token again, once
+    the transaction on ``using`` commits: after a change that sends no signal
+    (``QuerySet.update(is_active=False)``), in any process."""
+    notify_user(user_pk, using, check=True)
 
 
 def _token_credential(lookup: TokenLookup, key: str, pk: object) -> Credential:

@@ -12,7 +12,7 @@ from django.contrib.auth.models import AnonymousUser
 
 from tests.server.auth_consumers import Whoami
 from typed_dcrf import TokenAuthMiddleware, TokenAuthMiddlewareStack
-from typed_dcrf.auth import ChannelsApp, TokenLookup, drf_token_user, token_in
+from typed_dcrf.auth import ChannelsApp, TokenLookup, check_access, drf_token_user, token_in
 
 
 async def by_api_key(key: str) -> AbstractBaseUser | AnonymousUser:
@@ -40,3 +40,4 @@ def stacks() -> ProtocolTypeRouter:
 
 def reading(scope: dict[str, object]) -> None:
     assert_type(token_in(scope), tuple[str, bool] | None)
+    assert_type(check_access(1, using="default"), None)
