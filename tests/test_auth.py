@@ -20,7 +20,8 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from tests.app.models import Item
+from tests.app.consumers import LiveTasks
+from tests.app.models import Item, Task
 from tests.frames import envelope
 from tests.server.auth_consumers import PrivateItems, Whoami
 from typed_dcrf import (
@@ -470,6 +471,20 @@ async def test_the_users_group_is_joined_again_before_the_layer_forgets_it(
         await asyncio.wait_for(rejoined.wait(), TIMEOUT)
         await db.run(Token.objects.filter(key=key).delete)
         assert await socket.receive() == lost()
+
+
+async def test_a_list_subscription_ends_with_its_frame(bob: User) -> None:
+    key = await token_of(bob)
+    async with connect(LiveTasks, subprotocols=["token", key]) as socket:
+        reply = await socket.ask("subscribe_list")
+        while reply["response_status"] == 206:  # the snapshot's pages, then the reply
+            reply = await socket.receive()
+        assert (reply["action"], reply["response_status"]) == ("subscribe_list", 201)
+        await db.run(Token.objects.filter(key=key).delete)
+        expected = envelope("subscribe_list", 401, errors=[LOST], request_id="subscribe_list")
+        assert await socket.receive() == expected
+        await db.run(Task.objects.create, title="after")
+        assert await socket.receive_nothing()
 
 
 class Streams(Demultiplexer):
