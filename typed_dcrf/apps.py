@@ -1,6 +1,7 @@
 """typed_dcrf as a Django app: with it in ``INSTALLED_APPS``, every process imports each
 installed app's ``consumers`` module at start-up (``OBSERVER_MODULES``), so that its observers
-send events for saves made anywhere: a worker, a management command, the shell."""
+send events for saves made anywhere: a worker, a management command, the shell; and the
+changes that end a user's access (logout, deactivation...) reach that user's connections."""
 
 from __future__ import annotations
 
