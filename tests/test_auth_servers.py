@@ -127,11 +127,12 @@ async def socket_to(
     cookie: str = "",
     subprotocols: Sequence[str] = (),
     origin: Origin | None = None,
+    send_origin: bool = True,
 ) -> AsyncGenerator[ClientConnection]:
     url = f"ws://127.0.0.1:{site.running.port}{path}"
     async with connect(
         url,
-        origin=origin or site.origin,
+        origin=(origin or site.origin) if send_origin else None,
         subprotocols=[Subprotocol(name) for name in subprotocols] or None,
         additional_headers={"Cookie": cookie} if cookie else None,
         compression=None,
@@ -194,12 +195,17 @@ async def test_no_credentials_or_an_unknown_token_is_anonymous(site: Site) -> No
 
 
 async def test_a_foreign_origin_is_refused_and_an_allowed_one_accepted(site: Site) -> None:
+    """A foreign Origin, or none, is refused with 403 before any middleware reads the token."""
     key = await asyncio.to_thread(site.user, "olga")
     foreign = Origin("http://evil.example")
     with pytest.raises(InvalidStatus) as refused:
         async with socket_to(site, subprotocols=["token", key], origin=foreign):
             pass
     assert refused.value.response.status_code == 403
+    with pytest.raises(InvalidStatus) as without:
+        async with socket_to(site, subprotocols=["token", key], send_origin=False):
+            pass
+    assert without.value.response.status_code == 403
     async with socket_to(site, subprotocols=["token", key]) as client:
         assert (await ask(client, "whoami"))["data"] == "olga"
 
