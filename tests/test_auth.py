@@ -17,6 +17,7 @@ import pytest
 from channels.layers import InMemoryChannelLayer
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
@@ -192,6 +193,22 @@ async def test_the_token_in_the_query_string(bob: User) -> None:
     key = await token_of(bob)
     async with connect(Whoami, query=f"token={key}".encode()) as socket:
         assert (await socket.ask("whoami"))["data"] == "bob"
+
+
+def test_the_default_lookup_needs_drfs_authtoken_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.apps import apps
+
+    def installed(name: str) -> bool:
+        return name != "rest_framework.authtoken"
+
+    monkeypatch.setattr(apps, "is_installed", installed)
+    with pytest.raises(ImproperlyConfigured, match=r"'rest_framework\.authtoken' to INSTALLED"):
+        TokenAuthMiddlewareStack(cast("ASGIApp", Whoami.as_asgi()))
+
+    async def nobody(key: str) -> AnonymousUser:
+        return AnonymousUser()
+
+    assert TokenAuthMiddleware(cast("ASGIApp", Whoami.as_asgi()), lookup=nobody).lookup is nobody
 
 
 def test_where_the_token_is_read_first() -> None:

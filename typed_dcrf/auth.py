@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast
 from urllib.parse import parse_qs
 
+from django.core.exceptions import ImproperlyConfigured
+
 from typed_dcrf import db
 from typed_dcrf._access import CREDENTIAL, SUBPROTOCOL, Credential, digest, notify_user
 from typed_dcrf.types import Scope
@@ -87,6 +89,14 @@ class TokenAuthMiddleware:
     """
 
     def __init__(self, inner: ChannelsApp, *, lookup: TokenLookup = drf_token_user) -> None:
+        from django.apps import apps
+
+        if lookup is drf_token_user and not apps.is_installed("rest_framework.authtoken"):
+            msg = (
+                "TokenAuthMiddleware reads DRF's Token model: add 'rest_framework.authtoken' to "
+                "INSTALLED_APPS (and migrate), or pass your own lookup=."
+            )
+            raise ImproperlyConfigured(msg)
         self.inner = inner
         self.lookup = lookup
 
