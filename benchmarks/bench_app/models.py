@@ -87,3 +87,17 @@ class DCRFListRow(ListRow):
 
 class TypedListRow(ListRow):
     objects: models.Manager["TypedListRow"] = models.Manager()
+
+
+class LoadRow(models.Model):
+    """The rows of the load harness (``benchmarks/load.py``): each written by the connection
+    that owns it, ``name`` carrying the write's revision, ``rank`` what list filters read."""
+
+    name = models.CharField(max_length=100)
+    rank = models.IntegerField()
+
+    objects: models.Manager["LoadRow"] = models.Manager()
+
+    class Meta:
+        app_label = "bench_app"
+        ordering = ("pk",)

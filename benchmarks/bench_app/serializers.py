@@ -8,6 +8,7 @@ from bench_app.models import (
     DCRFListRow,
     DCRFRow,
     Item,
+    LoadRow,
     NoHopListRow,
     ObservedItem,
     TypedListRow,
@@ -70,4 +71,10 @@ class DCRFListRowSerializer(serializers.ModelSerializer[DCRFListRow]):
 class TypedListRowSerializer(serializers.ModelSerializer[TypedListRow]):
     class Meta:
         model = TypedListRow
+        fields = LIST_ROW_FIELDS
+
+
+class LoadRowSerializer(serializers.ModelSerializer[LoadRow]):
+    class Meta:
+        model = LoadRow
         fields = LIST_ROW_FIELDS
