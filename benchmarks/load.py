@@ -131,9 +131,12 @@ class Tally:
     coalesced: int = 0
     closed: Counter[int | None] = field(default_factory=Counter[int | None])
     samples: list[str] = field(default_factory=list[str])
+    _kinds: Counter[str] = field(default_factory=Counter[str])
 
-    def note(self, what: str) -> None:
-        if len(self.samples) < 20:
+    def note(self, what: str, kind: str = "") -> None:
+        """Keep ``what`` as an example (the first five of each kind)."""
+        self._kinds[kind] += 1
+        if self._kinds[kind] <= 5:
             self.samples.append(what)
 
 
@@ -141,7 +144,9 @@ class World:
     """Everything the clients share: the rows, their writes, the subscriptions, the tally."""
 
     def __init__(self, rows: int, connections: int) -> None:
-        self.rows = {pk: Row(pk, (pk - 1) % connections, seed_rank(pk)) for pk in range(1, rows + 1)}
+        self.rows = {
+            pk: Row(pk, (pk - 1) % connections, seed_rank(pk)) for pk in range(1, rows + 1)
+        }
         self.writes: dict[int, list[Write]] = {pk: [] for pk in self.rows}
         self.subscriptions: list[Subscription] = []
         self.tally = Tally()
@@ -221,17 +226,27 @@ class Client:
                 subscription.events.append((action, data.get("pk"), None, None, time.monotonic()))
             else:
                 name = str(data.get("name"))
-                event = (action, data.get("id"), revision_of(name), data.get("rank"), time.monotonic())
+                event = (
+                    action,
+                    data.get("id"),
+                    revision_of(name),
+                    data.get("rank"),
+                    time.monotonic(),
+                )
                 subscription.events.append(event)
             return
         world.tally.cross_delivered += 1
         world.tally.note(f"client {self.number}: a frame for nobody here: {frame!r:.200}")
 
-    async def call(self, action: str, request_id: str | None = None, **arguments: Any) -> dict[str, Any]:
+    async def call(
+        self, action: str, request_id: str | None = None, **arguments: Any
+    ) -> dict[str, Any]:
         request_id = request_id or self.request_id()
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self.pending[request_id] = Pending(action, time.monotonic(), future)
-        await self.socket.send(json.dumps({"action": action, "request_id": request_id, **arguments}))
+        await self.socket.send(
+            json.dumps({"action": action, "request_id": request_id, **arguments})
+        )
         try:
             return await asyncio.wait_for(future, REPLY_TIMEOUT)
         except TimeoutError:
@@ -478,13 +493,18 @@ def expected_events(
     return expected
 
 
+def matches(entry: tuple[str, int, int | None, bool], action: str, revision: int | None) -> bool:
+    """Whether a received event is the expected ``entry`` (a delete names no revision)."""
+    return entry[0] == action and (action == "delete" or entry[1] == revision)
+
+
 def check_subscription(subscription: Subscription, world: World) -> None:
     tally = world.tally
     by_row: dict[int, list[tuple[str, int | None, int | None]]] = {}
     for action, pk, revision, rank, _ in subscription.events:
-        if subscription.pk is not None and pk != subscription.pk or pk not in world.writes:
+        if (subscription.pk is not None and pk != subscription.pk) or pk not in world.writes:
             tally.cross_delivered += 1
-            tally.note(f"{subscription.request_id}: an event of row {pk}")
+            tally.note(f"{subscription.request_id}: an event of row {pk}", "row")
             continue
         by_row.setdefault(pk, []).append((action, revision, rank))
     rows = [subscription.pk] if subscription.pk is not None else list(world.writes)
@@ -498,35 +518,36 @@ def check_subscription(subscription: Subscription, world: World) -> None:
             continue
         cursor = 0
         for action, revision, rank in received:
-
-            def matches(entry: tuple[str, int, int | None, bool]) -> bool:
-                return entry[0] == action and (action == "delete" or entry[1] == revision)
-
-            found = next((i for i in range(cursor, len(expected)) if matches(expected[i])), None)
+            found = next(
+                (i for i in range(cursor, len(expected)) if matches(expected[i], action, revision)),
+                None,
+            )
             if found is None:
-                if any(matches(entry) for entry in expected[:cursor]):
+                if any(matches(entry, action, revision) for entry in expected[:cursor]):
                     tally.duplicated += 1
                     what = "twice"
                 else:
                     tally.cross_delivered += 1
                     what = "unexpected"
-                tally.note(f"{subscription.request_id} row {pk}: {action} r{revision} {what}")
+                tally.note(f"{subscription.request_id} row {pk}: {action} r{revision} {what}", what)
                 continue
             if action != "delete" and rank != expected[found][2]:
                 tally.cross_delivered += 1
-                tally.note(f"{subscription.request_id} row {pk}: {action} with rank {rank}")
+                tally.note(f"{subscription.request_id} row {pk}: {action} with rank {rank}", "rank")
             skipped = [entry for entry in expected[cursor:found] if not entry[3]]
             if subscription.pk is not None:
                 tally.coalesced += len(skipped)  # replaced by a newer one of its row
             else:
                 tally.lost += len(skipped)
                 for entry in skipped:
-                    tally.note(f"{subscription.request_id} row {pk}: {entry[0]} r{entry[1]} lost")
+                    tally.note(
+                        f"{subscription.request_id} row {pk}: {entry[0]} r{entry[1]} lost", "lost"
+                    )
             cursor = found + 1
         missing = [entry for entry in expected[cursor:] if not entry[3]]
         tally.lost += len(missing)
         for entry in missing:
-            tally.note(f"{subscription.request_id} row {pk}: {entry[0]} r{entry[1]} lost")
+            tally.note(f"{subscription.request_id} row {pk}: {entry[0]} r{entry[1]} lost", "lost")
 
 
 # The run.
@@ -550,7 +571,7 @@ async def first_subscriptions(client: Client, list_share: float) -> None:
 async def settle(world: World, quiet: float, limit: float) -> None:
     """Wait until no frame has arrived for ``quiet`` seconds (at most ``limit``)."""
     deadline = time.monotonic() + limit
-    while time.monotonic() < deadline and time.monotonic() - world.last_frame < quiet:
+    while time.monotonic() < deadline and time.monotonic() - world.last_frame < quiet:  # noqa: ASYNC110
         await asyncio.sleep(0.1)
 
 
@@ -686,7 +707,10 @@ def print_result(result: dict[str, Any], args: argparse.Namespace) -> None:
             f"{result['server_idle_mb']:.1f} / {result['server_loaded_mb']:.1f}"
             f" / {result['server_peak_mb']:.1f}",
         ),
-        ("lost / duplicated / cross-delivered", "{lost} / {duplicated} / {cross_delivered}".format(**result)),
+        (
+            "lost / duplicated / cross-delivered",
+            "{lost} / {duplicated} / {cross_delivered}".format(**result),
+        ),
         ("replies lost / wrong", f"{result['lost_replies']} / {result['wrong_replies']}"),
         ("coalesced (allowed)", str(result["coalesced"])),
         ("closed by the server", json.dumps(result["closed"])),

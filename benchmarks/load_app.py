@@ -48,7 +48,10 @@ def database_settings() -> dict[str, Any]:
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": name,
         "CONN_MAX_AGE": None,
-        "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL;", "timeout": 30},
+        "OPTIONS": {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "timeout": 30,
+        },
     }
 
 
@@ -65,10 +68,10 @@ def configure() -> None:
 
 def application() -> Any:
     """The consumer, as an ASGI application (Django set up first)."""
-    from django.db.models import QuerySet
-
     from bench_app.models import LoadRow
     from bench_app.serializers import LoadRowSerializer
+    from django.db.models import QuerySet
+
     from typed_dcrf import ModelConsumer, ObserveInstanceMixin, ObserveListMixin, Response, action
 
     class LoadConsumer(
@@ -97,9 +100,8 @@ def seed_rank(pk: int) -> int:
 
 def create_tables(rows: int) -> None:
     """The model's table, with ``rows`` rows (pk 1 to ``rows``, name ``row<pk>-0``)."""
-    from django.db import connection
-
     from bench_app.models import LoadRow
+    from django.db import connection
 
     with connection.schema_editor() as editor:
         editor.create_model(LoadRow)

@@ -16,12 +16,13 @@ import functools
 import json
 import logging
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from asgiref.sync import async_to_sync
+from channels.exceptions import ChannelFull
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
@@ -46,6 +47,10 @@ EVENT = "typed_dcrf.event"
 
 _observers: dict[type[Model], weakref.WeakSet[ModelObserver[Any, Any]]] = {}
 _pending_sends: set[asyncio.Task[None]] = set()
+
+overflowed: dict[str, Callable[[], None]] = {}
+"""What to do, by channel name, when the in-memory layer drops an event for that channel (a
+connection with subscriptions registers itself; its channel is full)."""
 
 
 def register(observer: ModelObserver[Any, Any]) -> None:
@@ -302,9 +307,29 @@ async def _send_all(layer: BaseChannelLayer, messages: list[Mapping[str, JSONVal
         group = str(message["group"])
         try:
             # The layer's stubs take the message as a dict of anything.
-            await layer_call(layer.group_send, group, dict(message))
+            if isinstance(layer, InMemoryChannelLayer):
+                await _group_send_in_memory(layer, group, dict(message))
+            else:
+                await layer_call(layer.group_send, group, dict(message))
         except UNAVAILABLE as exc:
             logger.error("Sending an event to the group %r failed: %r", group, exc)
+
+
+async def _group_send_in_memory(
+    layer: InMemoryChannelLayer, group: str, message: dict[str, Any]
+) -> None:
+    """The in-memory layer's ``group_send``, member by member, telling the connection whose
+    channel is full that its event was dropped (channels' ``group_send`` drops it silently:
+    its subscriptions would go on without it). Without channels' sweep of every channel of the
+    process for expired messages, which its ``receive`` makes anyway."""
+    members: Mapping[str, object] = layer.groups.get(group, {})
+    for channel in list(members):
+        try:
+            await layer.send(channel, message)
+        except ChannelFull:
+            dropped = overflowed.get(channel)
+            if dropped is not None:
+                dropped()
 
 
 def _sent(sending: asyncio.Task[None] | Future[None]) -> None:

@@ -34,6 +34,7 @@ from typed_dcrf._checks import (
     evaluate_sync,
     raise_if_refused,
 )
+from typed_dcrf._events import overflowed
 from typed_dcrf._exception_handler import handle_exception, logger
 from typed_dcrf._layer_watch import INTERRUPTED, join, layer_call, leave
 from typed_dcrf._live import LiveQuery
@@ -94,6 +95,7 @@ class Subscriptions:
     """The events waiting to go out to this client."""
     _too_slow: bool = False
     _sent: int = 0
+    _closing: asyncio.Task[None] | None = None
 
     def __post_init__(self) -> None:
         self.outbox = Outbox(
@@ -121,6 +123,8 @@ class Subscriptions:
         await join(self, layer)  # first: a restart after group_add is then noticed
         members = self.by_group.get(subscription.group)
         if members is None:
+            if not self.by_group:
+                self._watch_channel()
             members = self.by_group[subscription.group] = {}
             try:
                 await layer_call(layer.group_add, subscription.group, self.consumer.channel_name)
@@ -196,8 +200,36 @@ class Subscriptions:
             except Exception:  # the layer is down: try again next time
                 logger.exception("Joining the subscriptions' groups again failed")
 
+    def _watch_channel(self) -> None:
+        """Be told when the in-memory layer drops an event for this connection."""
+        loop = asyncio.get_running_loop()
+        channel = self.consumer.channel_name
+
+        def dropped() -> None:  # called where the event was sent: perhaps another loop
+            loop.call_soon_threadsafe(self._dropped)
+
+        overflowed[channel] = dropped
+
+    def _dropped(self) -> None:
+        if self._too_slow or self._closing is not None:
+            return
+        self._closing = asyncio.create_task(self._close_dropped())
+
+    async def _close_dropped(self) -> None:
+        """The channel layer dropped an event for this connection (its channel was full): its
+        subscriptions can no longer be trusted, so it is closed as a slow client is."""
+        self._too_slow = True
+        await self.outbox.close()
+        logger.warning(
+            "Closing a connection of %s: the channel layer dropped an event for it (its "
+            "channel was full: raise the layer's capacity)",
+            type(self.consumer).__qualname__,
+        )
+        await self.consumer.close(code=SLOW_CLIENT)
+
     async def close(self) -> None:
         """End them all (the connection is closing)."""
+        overflowed.pop(getattr(self.consumer, "channel_name", ""), None)
         await self.outbox.close()
         if self._refresher is not None:
             self._refresher.cancel()

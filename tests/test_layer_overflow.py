@@ -1,0 +1,74 @@
+"""A connection whose channel on the in-memory layer is full: channels' ``group_send`` drops the
+event silently, so typed_dcrf sends member by member, and closes that connection with 4429
+(its subscriptions could no longer be trusted); the other connections get every event."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, cast
+
+import pytest
+from django.test import override_settings
+
+from tests.app.models import Item
+from tests.app.serializers import ItemSerializer
+from typed_dcrf import ModelConsumer, ObserveInstanceMixin, Response, action, db
+from typed_dcrf._events import overflowed
+from typed_dcrf.testing import ApiClient
+from typed_dcrf.types import JSONObject
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SMALL_LAYER = {
+    "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 2}}
+}
+
+
+class Busy(ObserveInstanceMixin[Item, ItemSerializer], ModelConsumer[Item, ItemSerializer]):
+    """``hold`` keeps the connection busy (it reads nothing from its channel meanwhile) until
+    ``Busy.release`` is set."""
+
+    release = asyncio.Event()
+
+    @action()
+    async def hold(self) -> Response[None]:
+        await Busy.release.wait()
+        return Response.ok(None)
+
+
+async def subscribe(client: ApiClient, item: Item) -> None:
+    await client.send({"action": "subscribe_instance", "pk": item.pk, "request_id": item.pk})
+    assert (await client.receive())["response_status"] == 201
+
+
+async def rename(item: Item, name: str) -> None:
+    item.name = name
+    await db.run(item.save)
+
+
+@override_settings(CHANNEL_LAYERS=SMALL_LAYER)
+async def test_a_connection_whose_channel_is_full_is_closed_with_4429(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Four changes while a connection reads nothing, its channel holding two (and channels'
+    receive holding one more): the fourth is dropped by the layer, and the connection is closed
+    (logged); a connection that reads gets all four."""
+    Busy.release = asyncio.Event()
+    item = await db.run(Item.objects.create, name="0", slug="milk")
+    with caplog.at_level(logging.WARNING, logger="typed_dcrf"):
+        async with ApiClient(Busy) as busy, ApiClient(Busy) as reading:
+            await subscribe(busy, item)
+            await subscribe(reading, item)
+            await busy.send({"action": "hold", "request_id": "hold"})
+            names: list[Any] = []
+            for number in range(1, 5):
+                await rename(item, str(number))
+                names.append(cast("JSONObject", (await reading.receive())["data"])["name"])
+            closed = await busy.communicator.receive_output(1)
+            Busy.release.set()
+    assert closed == {"type": "websocket.close", "code": 4429}
+    assert names == ["1", "2", "3", "4"]
+    [record] = [r for r in caplog.records if "dropped an event" in r.getMessage()]
+    assert "raise the layer's capacity" in record.getMessage()
+    assert not overflowed  # every connection that closed is forgotten
