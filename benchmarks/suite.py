@@ -1,11 +1,11 @@
 """Every benchmark in one command, then typed_dcrf's ratios beside their targets.
 
 Each scenario runs in a process of its own (``echo.py``, ``crud.py`` on SQLite and on
-PostgreSQL, ``server.py``, ``classes.py``, ``fanout.py`` on the in-memory layer and on Redis),
-writing its results as JSON; each interleaves its contenders itself. PostgreSQL and Redis
-scenarios are left out, and said to be, where no server answers on 127.0.0.1 (in CI, with
-``CI=true``, that is an error). ``--smoke`` runs every scenario with the smallest counts, to show
-that each works (its figures mean nothing).
+PostgreSQL, ``server.py``, ``classes.py``, ``fanout.py`` and ``load.py`` on the in-memory layer
+and on Redis), writing its results as JSON; each interleaves its contenders itself. PostgreSQL
+and Redis scenarios are left out, and said to be, where no server answers on 127.0.0.1 (in CI,
+with ``CI=true``, that is an error). ``--smoke`` runs every scenario with the smallest counts, to
+show that each works (its figures mean nothing; ``load.py`` still checks every reply and event).
 Run from the repository root: ``python benchmarks/suite.py`` (set-up: benchmarks/README.md).
 """
 
@@ -85,6 +85,16 @@ SCENARIOS = (
             "--requests",
             "2",
         ),
+        needs=6379,
+    ),
+    # Not timed: it fails (and so does the smoke run) when anything is lost, duplicated or
+    # cross-delivered.
+    Scenario("load-memory", "load.py", (), ("--connections", "100", "--seconds", "5")),
+    Scenario(
+        "load-redis",
+        "load.py",
+        ("--layer", "redis"),
+        ("--layer", "redis", "--connections", "100", "--seconds", "5"),
         needs=6379,
     ),
 )
