@@ -1,6 +1,7 @@
-"""A connection whose channel on the in-memory layer is full: channels' ``group_send`` drops the
-event silently, so typed_dcrf sends member by member, and closes that connection with 4429
-(its subscriptions could no longer be trusted); the other connections get every event."""
+"""A connection whose events the in-memory layer loses (its channel is full, or the layer forgot
+it after a message expired): channels does so silently, so typed_dcrf sends member by member
+and closes that connection with 4429 (its subscriptions could no longer be trusted); the other
+connections get every event."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django.test import override_settings
 from tests.app.models import Item
 from tests.app.serializers import ItemSerializer
 from typed_dcrf import ModelConsumer, ObserveInstanceMixin, Response, action, db
-from typed_dcrf._events import overflowed
+from typed_dcrf._events import joined, overflowed
 from typed_dcrf.testing import ApiClient
 from typed_dcrf.types import JSONObject
 
@@ -72,3 +73,38 @@ async def test_a_connection_whose_channel_is_full_is_closed_with_4429(
     [record] = [r for r in caplog.records if "dropped an event" in r.getMessage()]
     assert "raise the layer's capacity" in record.getMessage()
     assert not overflowed  # every connection that closed is forgotten
+    assert not joined
+
+
+EXPIRING_LAYER = {
+    "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"expiry": -1}}
+}
+
+
+@override_settings(CHANNEL_LAYERS=EXPIRING_LAYER)
+async def test_a_connection_the_layer_forgot_is_closed_with_4429(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A message that waits on a channel past the layer's expiry (here at once) makes channels
+    remove that channel from every group, silently: the next event of its groups closes it.
+    The connection that reads is not affected."""
+    Busy.release = asyncio.Event()
+    item = await db.run(Item.objects.create, name="0", slug="milk")
+    with caplog.at_level(logging.WARNING, logger="typed_dcrf"):
+        async with ApiClient(Busy) as busy, ApiClient(Busy) as reading:
+            await subscribe(busy, item)
+            await subscribe(reading, item)
+            await busy.send({"action": "hold", "request_id": "hold"})
+            names: list[Any] = []
+            # The first event is taken by busy's waiting receive, the second waits and expires
+            # when the reading connection next receives; the third finds busy forgotten.
+            for number in range(1, 4):
+                await rename(item, str(number))
+                names.append(cast("JSONObject", (await reading.receive())["data"])["name"])
+            closed = await busy.communicator.receive_output(1)
+            Busy.release.set()
+    assert closed == {"type": "websocket.close", "code": 4429}
+    assert names == ["1", "2", "3"]
+    assert [r for r in caplog.records if "dropped an event" in r.getMessage()]
+    assert not overflowed
+    assert not joined

@@ -50,7 +50,11 @@ _pending_sends: set[asyncio.Task[None]] = set()
 
 overflowed: dict[str, Callable[[], None]] = {}
 """What to do, by channel name, when the in-memory layer drops an event for that channel (a
-connection with subscriptions registers itself; its channel is full)."""
+connection with subscriptions registers itself): its channel is full, or the layer forgot it."""
+
+joined: dict[str, set[str]] = {}
+"""The channels this process's subscriptions put in each group: the in-memory layer removes a
+channel from every group, silently, when a message waits on it longer than its ``expiry``."""
 
 
 def register(observer: ModelObserver[Any, Any]) -> None:
@@ -318,18 +322,22 @@ async def _send_all(layer: BaseChannelLayer, messages: list[Mapping[str, JSONVal
 async def _group_send_in_memory(
     layer: InMemoryChannelLayer, group: str, message: dict[str, Any]
 ) -> None:
-    """The in-memory layer's ``group_send``, member by member, telling the connection whose
-    channel is full that its event was dropped (channels' ``group_send`` drops it silently:
-    its subscriptions would go on without it). Without channels' sweep of every channel of the
+    """The in-memory layer's ``group_send``, member by member, telling each subscribed
+    connection whose event is lost: its channel is full (channels' ``group_send`` drops the
+    event silently), or the layer removed it from the group (a message expired on it), so that
+    its subscriptions do not go on without it. Without channels' sweep of every channel of the
     process for expired messages, which its ``receive`` makes anyway."""
     members: Mapping[str, object] = layer.groups.get(group, {})
+    lost = [channel for channel in joined.get(group, ()) if channel not in members]
     for channel in list(members):
         try:
             await layer.send(channel, message)
         except ChannelFull:
-            dropped = overflowed.get(channel)
-            if dropped is not None:
-                dropped()
+            lost.append(channel)
+    for channel in lost:
+        dropped = overflowed.get(channel)
+        if dropped is not None:
+            dropped()
 
 
 def _sent(sending: asyncio.Task[None] | Future[None]) -> None:

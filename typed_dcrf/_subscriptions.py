@@ -34,7 +34,7 @@ from typed_dcrf._checks import (
     evaluate_sync,
     raise_if_refused,
 )
-from typed_dcrf._events import overflowed
+from typed_dcrf._events import joined, overflowed
 from typed_dcrf._exception_handler import handle_exception, logger
 from typed_dcrf._layer_watch import INTERRUPTED, join, layer_call, leave
 from typed_dcrf._live import LiveQuery
@@ -134,6 +134,7 @@ class Subscriptions:
                 if not self.by_request:
                     leave(self, layer)
                 raise
+            joined.setdefault(subscription.group, set()).add(self.consumer.channel_name)
         members[key] = subscription
         self.by_request[key] = subscription
         subscription.observer.subscriptions += 1
@@ -216,13 +217,15 @@ class Subscriptions:
         self._closing = asyncio.create_task(self._close_dropped())
 
     async def _close_dropped(self) -> None:
-        """The channel layer dropped an event for this connection (its channel was full): its
-        subscriptions can no longer be trusted, so it is closed as a slow client is."""
+        """The channel layer lost an event for this connection (its channel was full, or a
+        message expired on it): its subscriptions can no longer be trusted, so it is closed as a
+        slow client is."""
         self._too_slow = True
         await self.outbox.close()
         logger.warning(
             "Closing a connection of %s: the channel layer dropped an event for it (its "
-            "channel was full: raise the layer's capacity)",
+            "channel was full, or a message waited on it past the layer's expiry: raise the "
+            "layer's capacity, or give it fewer connections a process)",
             type(self.consumer).__qualname__,
         )
         await self.consumer.close(code=SLOW_CLIENT)
@@ -264,6 +267,7 @@ class Subscriptions:
 
     async def _discard(self, group: str) -> None:
         """Leave ``group``; a layer that cannot be reached is logged (its membership expires)."""
+        _left(group, self.consumer.channel_name)
         try:
             await layer_call(
                 self.consumer.channel_layer.group_discard, group, self.consumer.channel_name
@@ -471,6 +475,14 @@ async def _object_verdict(permissions: Node, subject: Subject) -> Verdict:
         return await evaluate(permissions, OBJECT, subject, in_memory=True)
     except SynchronousOnlyOperation:
         return await db.run(evaluate_sync, permissions, OBJECT, subject)
+
+
+def _left(group: str, channel: str) -> None:
+    channels = joined.get(group)
+    if channels is not None:
+        channels.discard(channel)
+        if not channels:
+            del joined[group]
 
 
 def _ended(subscription: Subscription) -> None:
