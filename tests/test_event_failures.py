@@ -117,7 +117,9 @@ async def test_a_layer_that_fails_to_send_is_logged(
         async def down(group: str, message: dict[str, Any]) -> None:
             raise ConnectionError("the layer is down")
 
-        monkeypatch.setattr(get_channel_layer(), "group_send", down)
+        layer = get_channel_layer()
+        monkeypatch.setattr(layer, "group_send", down)
+        monkeypatch.setattr(layer, "send", down)  # the in-memory layer's events go member by member
         item.name = "unsent"
         if where == "database thread":
             await db.run(item.save)
