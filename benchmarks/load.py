@@ -155,6 +155,7 @@ class World:
         self.replies = 0
         self.events = 0
         self.last_frame = time.monotonic()
+        self.started = time.monotonic()  # when the drive began
         self.owned: dict[int, list[int]] = {}
         for row in self.rows.values():
             self.owned.setdefault(row.owner, []).append(row.pk)
@@ -501,6 +502,7 @@ def matches(entry: tuple[str, int, int | None, bool], action: str, revision: int
 
 def check_subscription(subscription: Subscription, world: World) -> None:
     tally = world.tally
+    lost_before = tally.lost
     by_row: dict[int, list[tuple[str, int | None, int | None]]] = {}
     for action, pk, revision, rank, _ in subscription.events:
         if (subscription.pk is not None and pk != subscription.pk) or pk not in world.writes:
@@ -549,6 +551,15 @@ def check_subscription(subscription: Subscription, world: World) -> None:
         tally.lost += len(missing)
         for entry in missing:
             tally.note(f"{subscription.request_id} row {pk}: {entry[0]} r{entry[1]} lost", "lost")
+    if tally.lost > lost_before:
+        kind = "instance" if subscription.pk is not None else f"list >= {subscription.min_rank}"
+        arrivals = [event[4] - world.started for event in subscription.events]
+        tally.note(
+            f"{subscription.request_id} ({kind}, subscribed at "
+            f"{subscription.confirmed - world.started:.1f} s): {tally.lost - lost_before} lost, "
+            f"{len(arrivals)} received, the last at {max(arrivals, default=math.nan):.1f} s",
+            "subscription",
+        )
 
 
 # The run.
@@ -609,7 +620,7 @@ async def run(args: argparse.Namespace, url: str, pid: int) -> dict[str, Any]:
     subscribed = time.monotonic() - started - connected
     replies, events = world.replies, world.events
     period = args.connections / args.rate
-    started = time.monotonic()
+    started = world.started = time.monotonic()
     done = await asyncio.gather(
         *(c.drive(started + args.seconds, period) for c in clients), return_exceptions=True
     )
@@ -620,6 +631,7 @@ async def run(args: argparse.Namespace, url: str, pid: int) -> dict[str, Any]:
     held = sum(not c.reader.done() for c in clients)
     now, peak = resident_bytes(pid)
     await settle(world, pid, args.quiet, 300)
+    settled = time.monotonic() - started
     for client, outcome in zip(clients, done, strict=True):
         if isinstance(outcome, BaseException) and not client.reader.done():
             world.tally.note(f"client {client.number}: {outcome!r}")
@@ -633,6 +645,7 @@ async def run(args: argparse.Namespace, url: str, pid: int) -> dict[str, Any]:
         "connections": args.connections,
         "connections_held": held,
         "seconds": elapsed,
+        "settled_s": settled,
         "connect_s": connected,
         "subscribe_s": subscribed,
         "actions": actions,
@@ -700,9 +713,11 @@ def versions() -> dict[str, str]:
 
 def print_result(result: dict[str, Any], args: argparse.Namespace) -> None:
     print(
-        f"uvicorn, {args.layer} layer (capacity {args.capacity}), {args.database}: "
+        f"uvicorn, {args.layer} layer (capacity {args.capacity}, expiry {args.expiry} s), "
+        f"{args.database}: "
         f"{result['connections_held']}/{result['connections']} connections held, "
-        f"{result['seconds']:.1f} s"
+        f"{result['seconds']:.1f} s, the last frame {result['settled_s'] - args.quiet:.1f} s"
+        " after the start"
     )
     print(", ".join(f"{name} {number}" for name, number in versions().items()))
     print(
@@ -747,6 +762,9 @@ def main() -> None:
     parser.add_argument(
         "--capacity", type=int, default=1000, help="the channel layer's per-channel capacity"
     )
+    parser.add_argument(
+        "--expiry", type=int, default=60, help="seconds a message may wait on the layer"
+    )
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument(
         "--quiet", type=float, default=3, help="seconds without a frame that end the run"
@@ -763,6 +781,7 @@ def main() -> None:
             **os.environ,
             "LOAD_LAYER": args.layer,
             "LOAD_CAPACITY": str(args.capacity),
+            "LOAD_EXPIRY": str(args.expiry),
             "LOAD_PREFIX": prefix,
             "LOAD_DATABASE": args.database,
             "LOAD_DATABASE_NAME": name,
@@ -785,7 +804,8 @@ def main() -> None:
                 forget_prefix(prefix)
     print_result(result, args)
     if args.json:
-        result |= {"layer": args.layer, "capacity": args.capacity, "database": args.database}
+        result |= {"layer": args.layer, "capacity": args.capacity, "expiry": args.expiry}
+        result |= {"database": args.database}
         result |= {"rate": args.rate, "versions": versions()}
         args.json.write_text(json.dumps(result, indent=2) + "\n")
     failed = result["lost"] + result["duplicated"] + result["cross_delivered"]

@@ -1,11 +1,12 @@
 """The ASGI application ``load.py`` serves with uvicorn: its settings, from the environment, and
 one model consumer with every CRUD action, instance and list subscriptions, and an echo.
 
-``LOAD_LAYER`` (``memory`` or ``redis``), ``LOAD_CAPACITY`` (the layer's per-channel
-capacity), ``LOAD_PREFIX`` (the Redis layer's key prefix), ``LOAD_REDIS_CONNECTIONS`` (redis-py's
-pool size), ``LOAD_DATABASE`` (``sqlite`` or ``postgres``) and ``LOAD_DATABASE_NAME`` (the
-SQLite file, or the PostgreSQL database) say how; ``load.py`` sets them. Run as a script
-(``python load_app.py <rows>``), it makes the table and its first rows.
+``LOAD_LAYER`` (``memory`` or ``redis``), ``LOAD_CAPACITY`` and ``LOAD_EXPIRY`` (the layer's
+per-channel capacity, and the seconds a message may wait), ``LOAD_PREFIX`` (the Redis layer's
+key prefix), ``LOAD_REDIS_CONNECTIONS`` (redis-py's pool size), ``LOAD_DATABASE`` (``sqlite`` or
+``postgres``) and ``LOAD_DATABASE_NAME`` (the SQLite file, or the PostgreSQL database) say how;
+``load.py`` sets them. Run as a script (``python load_app.py <rows>``), it makes the table and
+its first rows.
 """
 
 import os
@@ -19,8 +20,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 def layer_settings() -> dict[str, Any]:
     """The channel layer the environment names."""
     capacity = int(os.environ.get("LOAD_CAPACITY", "100"))
+    expiry = int(os.environ.get("LOAD_EXPIRY", "60"))
     if os.environ.get("LOAD_LAYER", "memory") == "memory":
-        return {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": capacity}}
+        config = {"capacity": capacity, "expiry": expiry}
+        return {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": config}
     host = {
         "address": "redis://127.0.0.1:6379",
         # redis-py 8 times blocking reads out after 5 s (channels_redis issue 422).
@@ -29,6 +32,7 @@ def layer_settings() -> dict[str, Any]:
         "max_connections": int(os.environ.get("LOAD_REDIS_CONNECTIONS", "1000")),
     }
     config = {"hosts": [host], "prefix": os.environ["LOAD_PREFIX"], "capacity": capacity}
+    config["expiry"] = expiry
     return {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": config}
 
 
