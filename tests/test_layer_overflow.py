@@ -10,6 +10,7 @@ import logging
 from typing import Any, cast
 
 import pytest
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.test import override_settings
 
 from tests.app.models import Item
@@ -108,3 +109,24 @@ async def test_a_connection_the_layer_forgot_is_closed_with_4429(
     assert [r for r in caplog.records if "dropped an event" in r.getMessage()]
     assert not overflowed
     assert not joined
+
+
+@override_settings(CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}})
+async def test_a_connection_the_layer_forgot_is_closed_at_its_next_waiting_event() -> None:
+    """The layer forgets a channel (here told to, as an expired message makes it) while events
+    wait on it, and no change comes after: the first waiting event closes it with 4429."""
+    Busy.release = asyncio.Event()
+    item = await db.run(Item.objects.create, name="0", slug="milk")
+    layer = cast("InMemoryChannelLayer", get_channel_layer())
+    async with ApiClient(Busy) as busy:
+        await subscribe(busy, item)
+        await busy.send({"action": "hold", "request_id": "hold"})
+        await rename(item, "taken by its waiting receive")
+        await rename(item, "waiting")
+        [group] = joined
+        [channel] = joined[group]
+        await layer.group_discard(group, channel)
+        Busy.release.set()
+        assert (await busy.receive())["request_id"] == "hold"
+        closed = await busy.communicator.receive_output(1)
+    assert closed == {"type": "websocket.close", "code": 4429}

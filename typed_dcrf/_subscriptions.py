@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
+from channels.layers import InMemoryChannelLayer
 from django.core.exceptions import ImproperlyConfigured, SynchronousOnlyOperation
 from django.db.models import Model
 
@@ -277,9 +278,16 @@ class Subscriptions:
 
     async def deliver(self, message: Mapping[str, Any], permissions: Node | None) -> None:
         """Send the event in ``message`` to each of its group's subscriptions that may see it."""
-        members = self.by_group.get(str(message["group"]))
+        group = str(message["group"])
+        members = self.by_group.get(group)
         if not members or self._too_slow:
             return
+        layer = self.consumer.channel_layer
+        if isinstance(layer, InMemoryChannelLayer):
+            joined_now: Mapping[str, object] = layer.groups.get(group, {})
+            if self.consumer.channel_name not in joined_now:
+                self._dropped()  # the layer forgot this channel: a message expired on it
+                return
         action = str(message["action"])
         status = STATUS.get(action, 200)
         data = str(message["data"])
