@@ -727,7 +727,10 @@ def print_result(result: dict[str, Any], args: argparse.Namespace) -> None:
     )
     rows = [
         ("actions", f"{result['actions']} ({result['actions_per_s']:.0f}/s)"),
-        ("events", f"{result['events']} ({result['events_per_s']:.0f}/s)"),
+        (
+            "events while driving (in all)",
+            f"{result['events']} ({result['events_per_s']:.0f}/s; {result['events_total']})",
+        ),
         ("reply p50 / p99 ms", f"{result['p50_ms']:.1f} / {result['p99_ms']:.1f}"),
         (
             "server RSS idle / loaded / peak MB",
