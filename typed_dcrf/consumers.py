@@ -175,6 +175,7 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
         super().__init__(*args, **kwargs)
         self._tasks = ConnectionTasks(type(self).__qualname__)
         self._subscriptions: Subscriptions | None = None
+        self._closed = False  # by the server: nothing more may be sent (uvicorn would raise)
         self._access: Access | None = None
 
     # channels sets it to the layer's receive as the consumer starts: kept retrying here. Its
@@ -351,10 +352,20 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
 
     async def send_envelope(self, text: str) -> None:
         """Send one frame, JSON text, to the client: replies, stream pages and pushes alike
-        (framed for the consumer's stream on a multiplexed socket)."""
+        (framed for the consumer's stream on a multiplexed socket); nothing once the server has
+        closed the connection (a reply that was on its way when it closed with 4429, say)."""
+        if self._closed:
+            return
         stream = self.stream
         framed = text if stream is None else _envelope.multiplexed(stream, text)
         await super().send(text_data=framed)
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        """channels' ``close``; the frames sent after it are dropped (uvicorn raises on them)."""
+        if self._closed:
+            return
+        self._closed = True
+        await super().close(code, reason)
 
     # As channels' stubs say of AsyncWebsocketConsumer.send, which this keeps the signature of.
     async def send(  # type: ignore[override]
