@@ -45,6 +45,9 @@ _ARGUMENTS_CONFIG = ConfigDict(allow_inf_nan=False)
 _FINITE = "Input should be a finite number."
 """pydantic's own words for an argument that is inf or NaN."""
 
+_NOT_A_DICT = "Invalid data. Expected a dictionary, but got {input_type}."
+"""DRF's words for a nested serializer given something other than an object."""
+
 # DRF's wording for the errors clients meet most, so that replies read like DRF's.
 _DRF_MESSAGES: Mapping[str, str] = {
     "missing": "This field is required.",
@@ -60,7 +63,12 @@ _DRF_MESSAGES: Mapping[str, str] = {
     "uuid_type": "Must be a valid UUID.",
     "uuid_parsing": "Must be a valid UUID.",
     "none_required": "This field must be null.",
-    "dict_type": "Invalid data. Expected a dictionary, but got {input_type}.",
+    "dict_type": _NOT_A_DICT,
+    # pydantic's own words for these name the server's class ("instance of Address").
+    "dataclass_type": _NOT_A_DICT,
+    "dataclass_exact_type": _NOT_A_DICT,
+    "model_type": _NOT_A_DICT,
+    "model_attributes_type": _NOT_A_DICT,
 }
 
 
