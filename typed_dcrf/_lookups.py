@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import typing
 import uuid
-from collections.abc import Callable
-from typing import Annotated, Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Annotated, Any, cast
 
+import typing_extensions
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from pydantic import AfterValidator, BeforeValidator
+from pydantic_core import PydanticCustomError
 
 from typed_dcrf.types import JSONValue
 
@@ -20,8 +23,46 @@ def _integer_to_str(value: object) -> object:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-LenientStr = Annotated[str, BeforeValidator(_integer_to_str)]
-"""A string, or an integer taken as one: DCRF clients send `{"slug": 3}` for slug "3"."""
+NULL_CHARACTERS = "Null characters are not allowed."
+"""DRF's CharField's words for a string holding NUL, which PostgreSQL cannot store or compare."""
+
+
+def _no_null_characters(value: str) -> str:
+    if "\x00" in value:
+        raise PydanticCustomError("null_characters", NULL_CHARACTERS)
+    return value
+
+
+def _no_null_characters_within(value: object) -> object:
+    """``value``, refused if a string in it (in lists, tuples, sets and dicts too) holds NUL."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            _no_null_characters(node)
+        elif isinstance(node, Mapping):
+            items = cast("Mapping[object, object]", node)
+            stack.extend([*items.keys(), *items.values()])
+        elif isinstance(node, list | tuple | set | frozenset):
+            stack.extend(cast("Iterable[object]", node))
+    return value
+
+
+_WITHOUT_NULL_CHARACTERS = AfterValidator(_no_null_characters_within)
+
+
+def without_null_characters(annotation: object) -> object:
+    """``annotation`` (``NotRequired`` or not) refusing strings that hold NUL: for arguments
+    that filter a queryset, as DRF's query filters refuse them (PostgreSQL cannot compare them)."""
+    if typing.get_origin(annotation) is typing_extensions.NotRequired:
+        (inner,) = typing.get_args(annotation)
+        return typing_extensions.NotRequired[without_null_characters(inner)]
+    return Annotated[annotation, _WITHOUT_NULL_CHARACTERS]
+
+
+LenientStr = Annotated[str, BeforeValidator(_integer_to_str), AfterValidator(_no_null_characters)]
+"""A string, or an integer taken as one: DCRF clients send `{"slug": 3}` for slug "3"; without
+NUL characters (on PostgreSQL, a query holding one fails), as DRF's CharField refuses them."""
 
 # Auto fields are IntegerFields, slugs and emails CharFields; a DateTimeField is a DateField.
 _FIELD_TYPES: tuple[tuple[type[models.Field[Any, Any]], object], ...] = (
@@ -68,6 +109,8 @@ def field_type(field: object) -> object:
 
 def _to_python(field: models.Field[Any, Any]) -> Callable[[JSONValue], object]:
     def convert(value: JSONValue) -> object:
+        if isinstance(value, str):
+            _no_null_characters(value)
         try:
             return field.to_python(value)
         except DjangoValidationError as exc:

@@ -41,7 +41,7 @@ from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
 from typed_dcrf import db
 from typed_dcrf._checks import OBJECT, Subject, evaluate_sync, raise_if_refused
 from typed_dcrf._drf import drf_request
-from typed_dcrf._lookups import field_type, model_field, model_of
+from typed_dcrf._lookups import field_type, model_field, model_of, without_null_characters
 from typed_dcrf._overrides import defined_by
 from typed_dcrf._shared_serializer import SharedSerializer, shared_serializer
 from typed_dcrf._signature import RESERVED_NAMES, parameter_fields
@@ -382,7 +382,8 @@ class GenericModelConsumer(AsyncAPIConsumer, Generic[M, S]):
             if param.default is param.empty:
                 msg = f"{where}: give {param.name!r} a default; get_object() runs it without."
                 raise ImproperlyConfigured(msg)
-        return parameter_fields(cls.filter_list, where, skip=2)
+        fields = parameter_fields(cls.filter_list, where, skip=2)
+        return {name: without_null_characters(field) for name, field in fields.items()}
 
     @classmethod
     def _filter_arguments(cls, *, paginated: bool) -> dict[str, object]:
