@@ -131,7 +131,18 @@ BAD_FRAMES: list[tuple[str, JSONObject]] = [
     (
         '{"payload": {"action": "echo", "text": "x"}}',
         envelope(
-            None, 400, errors=['A multiplexed frame is {"stream": <name>, "payload": <frame>}.']
+            "echo", 400, errors=['A multiplexed frame is {"stream": <name>, "payload": <frame>}.']
+        ),
+    ),
+    (
+        # Not routed, yet its payload's action and request_id are read: the client can tell
+        # which request failed.
+        '{"stream": null, "payload": {"action": "echo", "request_id": 1.0}}',
+        envelope(
+            "echo",
+            400,
+            errors=['A multiplexed frame is {"stream": <name>, "payload": <frame>}.'],
+            request_id=1.0,
         ),
     ),
     (
@@ -183,6 +194,7 @@ BAD_FRAMES: list[tuple[str, JSONObject]] = [
         "empty",
         "array",
         "no-stream",
+        "stream-null-payload-with-request-id",
         "no-payload",
         "stream-not-a-string",
         "unknown-stream",

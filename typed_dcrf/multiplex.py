@@ -173,7 +173,7 @@ class Demultiplexer:
             return
         name, payload = frame.get("stream"), frame.get("payload")
         if not isinstance(name, str) or "payload" not in frame:
-            await self._send_error(ParseError(NOT_MULTIPLEXED), None, None)
+            await self._send_error(ParseError(NOT_MULTIPLEXED), None, payload)
             return
         stream = self._streams.get(name)
         if stream is None:
