@@ -11,6 +11,7 @@ from typing import Any, cast
 import pytest
 from asgiref.sync import SyncToAsync
 
+from tests.fuzzing import Sent
 from tests.leaks import leaks, record_frames
 from tests.server.process import Running, Server, migrate, serve, server_environment
 from tests.settings import REDIS_LAYER
@@ -106,3 +107,26 @@ def redis_layer(settings: Any, request: pytest.FixtureRequest) -> dict[str, Any]
     layer = {**REDIS_LAYER, "CONFIG": config}
     settings.CHANNEL_LAYERS = {"default": layer}
     return layer
+
+
+FRAMES_FUZZED = "frames_fuzzed"
+"""The key a pytest-xdist worker reports its count of fuzzed frames under."""
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A pytest-xdist worker hands its count of fuzzed frames to the controller."""
+    workeroutput: dict[str, object] | None = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[FRAMES_FUZZED] = Sent.frames
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """The controller adds up its workers' counts (pytest-xdist's hook)."""
+    Sent.frames += int(getattr(node, "workeroutput", {}).get(FRAMES_FUZZED, 0))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """How many frames the fuzz tests (tests/test_fuzz.py) sent, when they ran."""
+    if Sent.frames:
+        terminalreporter.write_line(f"frames fuzzed: {Sent.frames}")
