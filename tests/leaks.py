@@ -1,6 +1,7 @@
 """No internal detail in a frame: every frame a consumer sends during the suite (in this process,
 and in the real servers' processes, which append theirs to a file) is scanned, and one that
-carries exception text, a traceback, SQL, a file path or a setting's value fails the test."""
+carries exception text, a traceback, SQL, a file path, a setting's value or the name of a server
+class fails the test."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ LEAK = re.compile(
             r"typed-dcrf-tests",  # tests/settings.py's SECRET_KEY
             r"hunter2",  # the secret the servers' crash action raises
             r"psycopg|sqlite3|django\.db|pydantic_core|errors\.pydantic\.dev",
+            r"\binstance of [A-Z]\w*",  # pydantic naming a server class: "instance of Address"
         ]
     )
 )
