@@ -28,6 +28,8 @@ if MODE not in ("", "ci", "long"):
     msg = f"TYPED_DCRF_FUZZ={MODE!r}: use 'long' (or leave it unset for the CI budget)."
     raise ValueError(msg)
 LONG: Final = MODE == "long"
+MAX_FRAME_BYTES: Final = 524_288
+"""typed_dcrf's default ``MAX_FRAME_BYTES``."""
 LONG_FACTOR: Final = 50
 """How many times the CI budget's examples ``TYPED_DCRF_FUZZ=long`` runs."""
 
@@ -308,6 +310,17 @@ def refused_json(frames: st.SearchStrategy[JSONObject]) -> st.SearchStrategy[Raw
     def mangled(frame: JSONObject, where: int, cut: bool, insert: str) -> Raw:
         return Raw(text=_mangle(json.dumps(frame), where, cut, insert))
 
+    def many_keys(frame: JSONObject, count: int) -> Raw:
+        return Raw(text=json.dumps({**{f"k{n}": n for n in range(count)}, **frame}))
+
+    def oversize(frame: JSONObject, extra: int, wide: bool) -> Raw:
+        # "\u00e9" is two UTF-8 bytes: the limit counts bytes, not characters.
+        padding = ("\u00e9" if wide else "x") * ((MAX_FRAME_BYTES + extra) // (2 if wide else 1))
+        return Raw(text=json.dumps({**frame, "pad": padding}, ensure_ascii=False))
+
+    def duplicated(frame: JSONObject, key: str, value: JSONValue) -> Raw:
+        return Raw(text=json.dumps(frame)[:-1] + f", {json.dumps(key)}: {json.dumps(value)}}}")
+
     return st.one_of(
         st.builds(with_token, frames, bad_tokens),
         st.builds(nested, frames, st.integers(25, 40), st.sampled_from(["list", "dict"])),
@@ -318,6 +331,9 @@ def refused_json(frames: st.SearchStrategy[JSONObject]) -> st.SearchStrategy[Raw
             st.booleans(),
             st.sampled_from(["", "{", "}", "[", "]", ",", ":", '"', "\\", "\x00", "\ufeff"]),
         ),
+        st.builds(many_keys, frames, st.integers(60, 70)),
+        st.builds(oversize, frames, st.integers(-64, 64), st.booleans()),
+        st.builds(duplicated, frames, st.sampled_from(["action", "request_id"]), JSON),
     )
 
 
@@ -342,10 +358,11 @@ def _reject(name: str) -> object:
 
 
 def readable(raw: Raw) -> JSONObject | None:
-    """The frame as the wire protocol reads it: a JSON object of a text frame, without
-    ``NaN``/``Infinity``, numbers too large for a float, lone surrogates or nesting past 32
-    levels; else ``None`` (its reply's ``request_id`` is null)."""
-    if raw.text is None:
+    """The frame as the wire protocol reads it: a JSON object of a text frame of at most
+    ``MAX_FRAME_BYTES``, without ``NaN``/``Infinity``, numbers too large for a float, lone
+    surrogates or nesting past 32 levels; else ``None`` (its reply's ``request_id`` is
+    null)."""
+    if raw.text is None or len(raw.text.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES:
         return None
     try:
         value: object = json.loads(raw.text, parse_constant=_reject)

@@ -56,6 +56,7 @@ FRAME_ERRORS = {
     "A frame must be a JSON object.",
     "Binary frames are not supported; send JSON text frames.",
     "A frame may nest at most 32 levels of arrays and objects.",
+    "A frame may be at most 524288 bytes.",
     'A multiplexed frame is {"stream": <name>, "payload": <frame>}.',
 }
 """The errors of a frame typed_dcrf cannot read (so neither its action nor its request_id)."""
