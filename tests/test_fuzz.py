@@ -129,12 +129,21 @@ def unreadable(reply: JSONObject) -> bool:
     )
 
 
+ECHOED = {"echo": "text", "anything": "value"}
+"""Actions whose success answers one of their arguments as it came."""
+
+
 async def check_reply(client: ApiClient, raw: Raw) -> None:
-    """Read the reply to ``raw``, sent to a plain consumer, and check it."""
+    """Read the reply to ``raw``, sent to a plain consumer, and check it; a success of an
+    action in ``ECHOED`` answers its argument type-exactly."""
     text, reply = await next_reply(client)
     frame = readable(raw)
     check_envelope(reply, frame, text)
     assert unreadable(reply) == (frame is None), (raw, reply)
+    if frame is not None and reply["response_status"] == 200:
+        argument = ECHOED.get(str(frame["action"]))
+        if argument is not None:
+            assert same(reply["data"], frame[argument]), (raw, reply)
 
 
 async def check_multiplexed_reply(client: ApiClient, raw: Raw) -> None:
