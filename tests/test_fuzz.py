@@ -271,6 +271,14 @@ async def test_frames_sent_at_once_on_a_new_connection(raws: list[Raw]) -> None:
         await still_answers(client)
 
 
+def by_name(frame: JSONObject) -> JSONObject:
+    """A frame of ``FuzzItems`` for ``FuzzItemsByName``: its ``pk`` under ``item_name``."""
+    renamed = {key: value for key, value in frame.items() if key != "pk"}
+    if "pk" in frame:
+        renamed["item_name"] = frame["pk"]
+    return renamed
+
+
 CRUD_FRAMES = st.one_of(
     st.tuples(st.just("pk"), action_frames(CRUD_ARGUMENTS)),
     *(
@@ -285,7 +293,7 @@ CRUD_FRAMES = st.one_of(
                 for name, arguments in CRUD_ARGUMENTS.items()
                 if name in ("update", "patch", "delete")
             }
-        ).map(lambda frame: {**frame, "item_name": frame.pop("pk", "Milk")}),
+        ).map(by_name),
     ),
 )
 """Frames of each CRUD action, to the consumer of each lookup field."""
