@@ -137,7 +137,7 @@ MULTIPLEXED_ONLY: list[tuple[str, str, JSONObject]] = [
         "missing-stream",
         json.dumps({"payload": {"action": "add"}}),
         envelope(
-            None, 400, errors=['A multiplexed frame is {"stream": <name>, "payload": <frame>}.']
+            "add", 400, errors=['A multiplexed frame is {"stream": <name>, "payload": <frame>}.']
         ),
     ),
     (
