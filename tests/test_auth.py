@@ -11,7 +11,7 @@ from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import pytest
 from channels.layers import InMemoryChannelLayer
@@ -23,13 +23,18 @@ from rest_framework.authtoken.models import Token
 
 from tests.app.consumers import LiveTasks
 from tests.app.models import Item, Task
+from tests.app.serializers import ItemSerializer
 from tests.frames import envelope
 from tests.server.auth_consumers import PrivateItems, Whoami
 from typed_dcrf import (
     AsyncAPIConsumer,
     Demultiplexer,
+    ModelConsumer,
+    ObserveInstanceMixin,
+    Response,
     TokenAuthMiddleware,
     TokenAuthMiddlewareStack,
+    action,
     db,
 )
 from typed_dcrf._access import GROUP_PREFIX, LOST, user_group
@@ -528,3 +533,188 @@ async def test_each_stream_of_a_multiplexed_socket_loses_its_access(bob: User, i
             reply = cast("JSONObject", (await socket.receive())["payload"])
             expected = (200, None) if stream == "who" else (401, None)
             assert (reply["response_status"], reply["data"]) == expected
+
+
+# Revocations racing the connection's own work.
+
+
+async def test_a_subscription_made_as_a_revoked_user_is_refused(
+    bob: User, item: Item, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A detached subscribe_list that started before the revocation and subscribes after it
+    (revoke() had nothing of it to end) is refused with the 401 of a lost access, and the
+    revoked connection gets no event."""
+    from typed_dcrf._subscriptions import Subscription, Subscriptions
+
+    add = Subscriptions.add
+    reached, release = asyncio.Event(), asyncio.Event()
+
+    async def held(self: Subscriptions, subscription: Subscription, *, limit: int) -> None:
+        if subscription.live is not None:
+            reached.set()
+            await release.wait()
+        await add(self, subscription, limit=limit)
+
+    monkeypatch.setattr(Subscriptions, "add", held)
+    key = await token_of(bob)
+    async with connect(LiveTasks, subprotocols=["token", key]) as socket:
+        task = await db.run(Task.objects.create, title="first")
+        frame: JSONObject = {"action": "subscribe_instance", "request_id": "watch", "pk": task.pk}
+        await socket.send(frame)
+        assert await socket.receive() == envelope("subscribe_instance", 201, request_id="watch")
+        await socket.send({"action": "subscribe_list", "request_id": "list"})
+        await asyncio.wait_for(reached.wait(), TIMEOUT)
+        await db.run(Token.objects.filter(key=key).delete)
+        assert await socket.receive() == lost()
+        release.set()
+        assert await socket.receive() == envelope(
+            "subscribe_list", 401, errors=[LOST], request_id="list"
+        )
+        await db.run(Task.objects.create, title="after")
+        assert await socket.receive_nothing()
+
+
+class DiscardFails(InMemoryChannelLayer):
+    """A layer that cannot be reached when a channel leaves a group."""
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        raise ConnectionError("the layer is down")
+
+
+class Disconnecting(Whoami):
+    """Records its disconnect()."""
+
+    codes: ClassVar[list[int]] = []
+
+    async def disconnect(self, code: int) -> None:
+        Disconnecting.codes.append(code)
+
+
+def rejoining() -> list[asyncio.Task[Any]]:
+    """The tasks that join a user's group again: one per connection that has its access."""
+    return [
+        task
+        for task in asyncio.all_tasks()
+        if getattr(task.get_coro(), "__qualname__", "") == "_rejoin"
+    ]
+
+
+async def test_a_layer_failing_at_disconnect_still_runs_disconnect(
+    bob: User, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Leaving the user's group fails (logged): the consumer's disconnect() runs all the same,
+    and nothing of the connection is left running."""
+    Disconnecting.codes = []
+    key = await token_of(bob)
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "tests.test_auth.DiscardFails"}}
+    async with connect(Disconnecting, subprotocols=["token", key]) as socket:
+        assert (await socket.ask("whoami"))["data"] == "bob"
+        assert len(rejoining()) == 1
+    assert Disconnecting.codes == [1000]
+    assert rejoining() == []
+    assert "Leaving the user's group" in caplog.text
+
+
+async def test_a_revocation_that_fails_midway_leaves_nothing_running(
+    bob: User, item: Item, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ending the subscriptions fails (logged): the connection is anonymous all the same, and
+    no longer joins its user's group again."""
+    from typed_dcrf._subscriptions import Subscriptions
+
+    async def fails(self: Subscriptions) -> None:
+        raise RuntimeError("the subscriptions could not be ended")
+
+    monkeypatch.setattr(Subscriptions, "revoke", fails)
+    key = await token_of(bob)
+    async with connect(PrivateItems, subprotocols=["token", key]) as socket:
+        await socket.subscribe(item)
+        assert len(rejoining()) == 1
+        await db.run(Token.objects.filter(key=key).delete)
+        assert (await socket.ask("whoami"))["response_status"] == 401
+        assert rejoining() == []
+    assert rejoining() == []
+
+
+class JoinFailsOnce(InMemoryChannelLayer):
+    """A layer one of whose pool's connections was cut: the first group_add fails."""
+
+    failed = False
+
+    async def group_add(self, group: str, channel: str) -> None:
+        if not JoinFailsOnce.failed:
+            JoinFailsOnce.failed = True
+            import redis.exceptions
+
+            raise redis.exceptions.ConnectionError("Connection reset by peer")
+        await super().group_add(group, channel)
+
+
+async def test_a_cut_layer_connection_does_not_refuse_the_handshake(
+    bob: User, settings: Any
+) -> None:
+    """The user's group is joined again once when the layer's connection was cut."""
+    JoinFailsOnce.failed = False
+    key = await token_of(bob)
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "tests.test_auth.JoinFailsOnce"}}
+    async with connect(Whoami, subprotocols=["token", key]) as socket:
+        assert socket.accepted
+        assert (await socket.ask("whoami"))["data"] == "bob"
+    assert JoinFailsOnce.failed
+
+
+class SessionUser(ObserveInstanceMixin[Item, ItemSerializer], ModelConsumer[Item, ItemSerializer]):
+    """Items to anyone; says who channels' get_user() finds in the connection's session."""
+
+    @action
+    async def session_user(self) -> Response[str | None]:
+        from channels.auth import get_user
+
+        user = await get_user(self.scope)
+        return Response.ok(user.get_username() if user.is_authenticated else None)
+
+
+async def test_a_revoked_connections_session_names_no_user(bob: User, item: Item) -> None:
+    """After a logout, channels' get_user(scope) (or a view reading request.session) finds no
+    user in the connection's session either: the session in its scope is an empty one."""
+    browser, session = await login(bob)
+    async with connect(SessionUser, cookie=session) as socket:
+        await socket.subscribe(item)
+        assert (await socket.ask("session_user"))["data"] == "bob"
+        await db.run(browser.logout)
+        assert await socket.receive() == lost()
+        assert (await socket.ask("session_user"))["data"] is None
+
+
+class Holding(Whoami):
+    """``hold`` keeps the connection busy (it reads nothing from its channel meanwhile) until
+    ``Holding.release`` is set."""
+
+    release: ClassVar[asyncio.Event] = asyncio.Event()
+
+    @action
+    async def hold(self) -> Response[None]:
+        await Holding.release.wait()
+        return Response.ok(None)
+
+
+async def test_a_dropped_revocation_closes_the_connection(bob: User, settings: Any) -> None:
+    """The in-memory layer drops the message deleting the token (the channel of a connection
+    without subscriptions is full): the connection is closed with 4429, as a slow client's."""
+    from typed_dcrf._access import notify_user
+    from typed_dcrf._events import overflowed
+
+    Holding.release = asyncio.Event()
+    layer = {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 2}}
+    settings.CHANNEL_LAYERS = {"default": layer}
+    key = await token_of(bob)
+    async with connect(Holding, subprotocols=["token", key]) as socket:
+        await socket.send({"action": "hold", "request_id": "hold"})
+        # Three that change nothing: one in channels' receive, two fill the channel.
+        for _ in range(3):
+            await db.run(notify_user, bob.pk, session="another session")
+        await db.run(Token.objects.filter(key=key).delete)
+        closed = await socket.communicator.receive_output(TIMEOUT)
+        Holding.release.set()
+        assert closed == {"type": "websocket.close", "code": 4429}
+    assert not overflowed

@@ -23,14 +23,17 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from django.db import DEFAULT_DB_ALIAS
 
 from typed_dcrf import db
-from typed_dcrf._drf import scope_user
-from typed_dcrf._events import after_commit
+from typed_dcrf._drf import anonymous_user, authenticated, scope_user
+from typed_dcrf._events import after_commit, overflowed
 from typed_dcrf._exception_handler import logger
+from typed_dcrf._layer_watch import layer_call
+from typed_dcrf._outbox import SLOW_CLIENT
 from typed_dcrf.types import JSONValue, Scope
 
 if TYPE_CHECKING:
     from channels.layers import BaseChannelLayer
     from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
     from django.db.models import Model
 
     from typed_dcrf.consumers import AsyncAPIConsumer
@@ -87,9 +90,33 @@ def session_credential(session_key: str, pk: object) -> Credential:
         store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
         # channels' get_user reads a fresh copy of the session: its user, hash and backend.
         user = await get_user({"session": store})  # type: ignore[typeddict-item]  # pyright: ignore[reportArgumentType]
-        return bool(user.is_authenticated) and user.pk == pk
+        return names(user, pk)
 
     return Credential("session", digest(session_key), still_valid)
+
+
+def names(user: AbstractBaseUser | AnonymousUser, pk: object) -> bool:
+    """Whether ``user`` (as a credential finds it now) is still the authenticated user ``pk``."""
+    return bool(user.is_authenticated) and user.pk == pk
+
+
+def revoked(user: AbstractBaseUser | AnonymousUser, scope: Scope) -> bool:
+    """Whether the connection of ``scope`` lost the access ``user`` (the user an action
+    started as) had: ``revoke`` replaced the scope's user since."""
+    return bool(user.is_authenticated) and scope_user(scope) is not user
+
+
+def revoke(scope: Scope) -> None:
+    """Make the connection of ``scope`` anonymous: its user, its session (an empty one, which
+    channels' ``get_user`` and a view's ``request.session`` read no user from) and its
+    credential."""
+    from django.conf import settings
+
+    mutable = cast("dict[str, Any]", scope)
+    mutable["user"] = anonymous_user()
+    if mutable.get("session") is not None:
+        mutable["session"] = import_module(settings.SESSION_ENGINE).SessionStore()
+    mutable.pop(CREDENTIAL, None)
 
 
 def credential_of(scope: Scope, user: AbstractBaseUser) -> Credential:
@@ -121,6 +148,10 @@ class Access:
     credential: Credential
     refresher: asyncio.Task[None] | None = None
     """Joins the group again before the layer forgets it (channels-redis: after a day)."""
+    dropped: Callable[[], None] | None = None
+    """Told when the in-memory layer drops a message for the connection's channel."""
+    closing: asyncio.Task[None] | None = None
+    """Closes the connection after the layer dropped a message for it (perhaps this one)."""
 
     async def lost(self, message: Mapping[str, Any]) -> bool:
         """Whether ``message`` (about this connection's user) ends the connection's access."""
@@ -140,27 +171,58 @@ class Access:
 
 async def join(consumer: AsyncAPIConsumer) -> Access | None:
     """Join the group of the connection's user, if authenticated and a layer is set; a layer
-    that cannot be reached raises (the handshake is refused: access could not be revoked)."""
-    from django.contrib.auth.models import AnonymousUser
-
+    that cannot be reached (twice) raises (the handshake is refused: access could not be
+    revoked)."""
     user = scope_user(consumer.scope)
-    if isinstance(user, AnonymousUser) or not user.is_authenticated:
+    if not authenticated(user):
         return None
     if cast("object", consumer.channel_layer) is None:
         return None
     access = Access(user_group(user.pk), credential_of(consumer.scope, user))
     layer, channel = consumer.channel_layer, consumer.channel_name
-    await layer.group_add(access.group, channel)
+    await layer_call(layer.group_add, access.group, channel)
     access.refresher = asyncio.create_task(_rejoin(layer, access.group, channel))
+    _watch_drops(consumer, access)
     return access
 
 
 async def leave(consumer: AsyncAPIConsumer, access: Access) -> None:
-    """Leave the user's group (the connection is closing, or lost its access)."""
+    """Leave the user's group (the connection is closing, or lost its access); a layer that
+    cannot be reached is logged (the membership expires)."""
     if access.refresher is not None:
         access.refresher.cancel()
         await asyncio.gather(access.refresher, return_exceptions=True)
-    await consumer.channel_layer.group_discard(access.group, consumer.channel_name)
+    channel, dropped, access.dropped = consumer.channel_name, access.dropped, None
+    if dropped is not None and overflowed.get(channel) is dropped:
+        del overflowed[channel]
+    try:
+        await layer_call(consumer.channel_layer.group_discard, access.group, channel)
+    except Exception:
+        logger.exception("Leaving the user's group %r failed", access.group)
+
+
+def _watch_drops(consumer: AsyncAPIConsumer, access: Access) -> None:
+    """Close the connection (4429, as a slow client) when the in-memory layer drops a message
+    for it: it may have been the one revoking its access. A connection with subscriptions
+    replaces this with its subscriptions' own, which closes it the same way."""
+    loop = asyncio.get_running_loop()
+
+    def close() -> None:
+        if access.closing is not None or access.dropped is None:
+            return  # closing already, or the connection left its group meanwhile
+        logger.warning(
+            "Closing a connection of %s: the channel layer dropped a message for it (its "
+            "channel was full: raise the layer's capacity, or give it fewer connections a "
+            "process)",
+            type(consumer).__qualname__,
+        )
+        access.closing = asyncio.create_task(consumer.close(code=SLOW_CLIENT))
+
+    def dropped() -> None:  # called where the message was sent: perhaps another loop
+        loop.call_soon_threadsafe(close)
+
+    access.dropped = dropped
+    overflowed.setdefault(consumer.channel_name, dropped)
 
 
 async def _rejoin(layer: BaseChannelLayer, group: str, channel: str) -> None:
@@ -168,7 +230,7 @@ async def _rejoin(layer: BaseChannelLayer, group: str, channel: str) -> None:
     while True:
         await asyncio.sleep(expiry / 2)
         try:
-            await layer.group_add(group, channel)
+            await layer_call(layer.group_add, group, channel)
         except Exception:  # the layer is down: try again next time
             logger.exception("Joining the user's group again failed")
 

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, QueryDict
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
+from typing_extensions import TypeIs
 
 from typed_dcrf.types import Scope
 
@@ -24,7 +25,17 @@ def scope_user(scope: Scope) -> AbstractBaseUser | AnonymousUser:
     if user is not None and hasattr(user, "is_authenticated"):
         # A user, an AnonymousUser or channels' UserLazyObject, resolved by AuthMiddleware.
         return cast("AbstractBaseUser | AnonymousUser", user)
+    return anonymous_user()
+
+
+def anonymous_user() -> AnonymousUser:
+    """A new ``AnonymousUser``: how typed_dcrf makes every one."""
     return _anonymous_user_class()()
+
+
+def authenticated(user: AbstractBaseUser | AnonymousUser) -> TypeIs[AbstractBaseUser]:
+    """Whether ``user`` is an authenticated user (not an ``AnonymousUser``)."""
+    return not isinstance(user, _anonymous_user_class()) and bool(user.is_authenticated)
 
 
 @functools.cache
@@ -43,10 +54,8 @@ class ScopeAuthentication(BaseAuthentication):
         self.user = user
 
     def authenticate(self, request: Request) -> tuple[AbstractBaseUser, None] | None:
-        from django.contrib.auth.models import AnonymousUser  # see scope_user
-
         user = self.user
-        if isinstance(user, AnonymousUser) or not user.is_authenticated:
+        if not authenticated(user):
             return None
         return user, None
 

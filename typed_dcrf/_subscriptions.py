@@ -23,7 +23,7 @@ from django.core.exceptions import ImproperlyConfigured, SynchronousOnlyOperatio
 from django.db.models import Model
 
 from typed_dcrf import _envelope, db
-from typed_dcrf._access import LOST
+from typed_dcrf._access import LOST, revoked
 from typed_dcrf._changelog import IDLE_SECONDS
 from typed_dcrf._checks import (
     OBJECT,
@@ -107,7 +107,10 @@ class Subscriptions:
 
     async def add(self, subscription: Subscription, *, limit: int) -> None:
         """Listen for ``subscription`` (replacing one with its request_id), joining its group
-        first; ``Throttled`` beyond ``limit`` subscriptions."""
+        first; ``Throttled`` beyond ``limit`` subscriptions; ``NotAuthenticated`` when the
+        connection lost the access its action started with (``revoke`` could not end it)."""
+        if revoked(subscription.context.user, self.consumer.scope):
+            raise NotAuthenticated(LOST)
         if cast("object", self.consumer.channel_layer) is None:  # typed as always set; it is not
             msg = "Subscriptions need a channel layer: set CHANNEL_LAYERS in the settings."
             raise ImproperlyConfigured(msg)
@@ -136,6 +139,12 @@ class Subscriptions:
                     leave(self, layer)
                 raise
             joined.setdefault(subscription.group, set()).add(self.consumer.channel_name)
+        if revoked(subscription.context.user, self.consumer.scope):  # while it joined
+            if not members and self.by_group.pop(subscription.group, None) is not None:
+                await self._discard(subscription.group)
+            if not self.by_request:
+                leave(self, layer)
+            raise NotAuthenticated(LOST)
         members[key] = subscription
         self.by_request[key] = subscription
         subscription.observer.subscriptions += 1

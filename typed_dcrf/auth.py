@@ -3,10 +3,11 @@
 
 The token is read from, in this order: the subprotocols ``["token", "<key>"]`` (what a browser
 can send: ``new WebSocket(url, ["token", key])``; the connection is accepted with the
-subprotocol ``"token"``, never the key), an ``Authorization: Token <key>`` header, or the query
-string ``?token=<key>`` (which servers and proxies may log). A token present decides the user,
-over the session's: an unknown key, or an inactive user's, gives ``AnonymousUser`` (the
-connection's permissions decide whether it is accepted).
+subprotocol ``"token"``, never the key; the name after ``"token"`` is always the key, so other
+subprotocols go before ``"token"`` or after the key), an ``Authorization: Token <key>``
+header, or the query string ``?token=<key>`` (which servers and proxies may log). A token
+present decides the user, over the session's: an unknown key, or an inactive user's, gives
+``AnonymousUser`` (the connection's permissions decide whether it is accepted).
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast
 from urllib.parse import parse_qs
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db import DEFAULT_DB_ALIAS
 
 from typed_dcrf import db
-from typed_dcrf._access import CREDENTIAL, SUBPROTOCOL, Credential, digest, notify_user
+from typed_dcrf._access import CREDENTIAL, SUBPROTOCOL, Credential, digest, names, notify_user
+from typed_dcrf._drf import anonymous_user
 from typed_dcrf.types import Scope
 
 if TYPE_CHECKING:
@@ -56,29 +59,35 @@ TokenLookup: TypeAlias = "Callable[[str], Awaitable[AbstractBaseUser | Anonymous
 def drf_token_user(key: str) -> AbstractBaseUser | AnonymousUser:
     """The active user of DRF's ``Token`` ``key`` (``rest_framework.authtoken``), or an
     ``AnonymousUser``."""
-    from django.contrib.auth.models import AnonymousUser
     from rest_framework.authtoken.models import Token
 
     token = Token.objects.select_related("user").filter(key=key).first()
     # The stubs leave Token.user untyped: it is the AUTH_USER_MODEL.
     user = None if token is None else cast("AbstractBaseUser", token.user)  # pyright: ignore[reportUnknownMemberType]
-    return user if user is not None and user.is_active else AnonymousUser()
+    return user if user is not None and user.is_active else anonymous_user()
 
 
 def token_in(scope: Scope) -> tuple[str, bool] | None:
     """The token key the handshake carries, and whether it came as subprotocols."""
+    found = _token_at(scope)
+    return None if found is None else (found[0], found[1] is not None)
+
+
+def _token_at(scope: Scope) -> tuple[str, int | None] | None:
+    """The token key the handshake carries, and the index of ``"token"`` in its subprotocols
+    when it came as subprotocols (the key is the name after it, whatever it is)."""
     protocols: list[str] = list(scope.get("subprotocols") or ())
     for index, name in enumerate(protocols[:-1]):
         if name == TOKEN_SUBPROTOCOL:
-            return protocols[index + 1], True
+            return protocols[index + 1], index
     for header, value in scope.get("headers") or ():
         if header.lower() == b"authorization":
             keyword, _, key = value.decode("latin-1").strip().partition(" ")
             if keyword.lower() == "token":
-                return key.strip(), False
+                return key.strip(), None
     query = parse_qs(bytes(scope.get("query_string") or b"").decode("latin-1"))
     if "token" in query:
-        return query["token"][0], False
+        return query["token"][0], None
     return None
 
 
@@ -102,16 +111,15 @@ class TokenAuthMiddleware:
 
     # receive and send as channels types them for middleware: Any, as the ASGI events vary.
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        found = token_in(scope) if scope.get("type") == "websocket" else None
+        found = _token_at(scope) if scope.get("type") == "websocket" else None
         if found is None:
             await self.inner(scope, receive, send)
             return
-        key, as_subprotocol = found
-        user = await self.lookup(key) if key else _anonymous()
+        key, at = found
+        user = await self.lookup(key) if key else anonymous_user()
         authenticated: dict[str, Any] = {**scope, "user": user}
-        if as_subprotocol:
+        if at is not None:
             protocols: list[str] = list(scope.get("subprotocols") or ())
-            at = protocols.index(TOKEN_SUBPROTOCOL)
             # The key leaves the scope: consumer code and logs of it never see it.
             authenticated["subprotocols"] = protocols[:at] + protocols[at + 2 :]
             authenticated[SUBPROTOCOL] = TOKEN_SUBPROTOCOL
@@ -128,7 +136,7 @@ def TokenAuthMiddlewareStack(inner: ChannelsApp) -> ChannelsApp:
     return cast("ChannelsApp", AuthMiddlewareStack(TokenAuthMiddleware(inner)))
 
 
-def check_access(user_pk: object, *, using: str = "default") -> None:
+def check_access(user_pk: object, *, using: str = DEFAULT_DB_ALIAS) -> None:
     """Have the open connections of user ``user_pk`` check their session or token again, once
     the transaction on ``using`` commits: after a change that sends no signal
     (``QuerySet.update(is_active=False)``), in any process."""
@@ -137,13 +145,6 @@ def check_access(user_pk: object, *, using: str = "default") -> None:
 
 def _token_credential(lookup: TokenLookup, key: str, pk: object) -> Credential:
     async def still_valid() -> bool:
-        user = await lookup(key)
-        return bool(user.is_authenticated) and user.pk == pk
+        return names(await lookup(key), pk)
 
     return Credential("token", digest(key), still_valid)
-
-
-def _anonymous() -> AnonymousUser:
-    from django.contrib.auth.models import AnonymousUser
-
-    return AnonymousUser()

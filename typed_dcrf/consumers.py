@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from django.utils.functional import SimpleLazyObject
 
 from typed_dcrf import _envelope, db
-from typed_dcrf._access import SUBPROTOCOL, Access, join, leave
+from typed_dcrf._access import SUBPROTOCOL, Access, join, leave, revoke
 from typed_dcrf._checks import (
     ACTION,
     CONNECT,
@@ -36,6 +36,7 @@ from typed_dcrf._checks import (
 )
 from typed_dcrf._drf import drf_request, scope_user
 from typed_dcrf._exception_handler import UNAVAILABLE, handle_exception, logger, retry_after
+from typed_dcrf._layer_watch import layer_call
 from typed_dcrf._outbox import buffered_bytes
 from typed_dcrf._subscriptions import Subscriptions
 from typed_dcrf.actions import Action
@@ -259,14 +260,20 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
 
     async def websocket_disconnect(self, message: Any) -> None:
         # As channels' version, without its trip to close stale DB connections (see dispatch),
-        # and ending the consumer even when disconnect() or the channel layer fails.
+        # and ending the consumer even when the channel layer fails: disconnect() runs anyway.
         try:
             await self._tasks.close()
             if self._subscriptions is not None:
                 await self._subscriptions.close()
             await self._leave_access()
             for group in self.groups:
-                await self.channel_layer.group_discard(group, self.channel_name)
+                try:
+                    await layer_call(self.channel_layer.group_discard, group, self.channel_name)
+                except Exception:  # the layer cannot be reached: the membership expires
+                    logger.exception("Leaving the group %r failed", group)
+        except Exception:
+            logger.exception("Closing the connection of %s failed", type(self).__qualname__)
+        try:
             await self.disconnect(message["code"])
         except Exception:
             logger.exception("The disconnect of %s failed", type(self).__qualname__)
@@ -289,13 +296,12 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
         access = self._access
         if access is None or not await access.lost(message):
             return
-        from django.contrib.auth.models import AnonymousUser
-
-        self._access = None
-        self.scope["user"] = AnonymousUser()  # type: ignore[typeddict-item]  # pyright: ignore[reportGeneralTypeIssues]
-        if self._subscriptions is not None:
-            await self._subscriptions.revoke()
-        await leave(self, access)
+        revoke(self.scope)  # anonymous from here on, whatever fails below
+        try:
+            if self._subscriptions is not None:
+                await self._subscriptions.revoke()
+        finally:
+            await self._leave_access()
 
     async def _leave_access(self) -> None:
         access, self._access = self._access, None
