@@ -718,3 +718,33 @@ async def test_a_dropped_revocation_closes_the_connection(bob: User, settings: A
         Holding.release.set()
         assert closed == {"type": "websocket.close", "code": 4429}
     assert not overflowed
+
+
+async def test_a_list_subscription_revoked_during_its_snapshot_is_not_answered_404(
+    bob: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The access is lost between two snapshot pages: the subscription's frame says so (401),
+    and so does the action's own reply, rather than "ended before its snapshot" (404)."""
+    send_envelope = AsyncAPIConsumer.send_envelope
+    reached, release = asyncio.Event(), asyncio.Event()
+
+    async def held(self: AsyncAPIConsumer, text: str) -> None:
+        if '"response_status":206' in text.replace(" ", "") and not release.is_set():
+            reached.set()
+            await release.wait()
+        await send_envelope(self, text)
+
+    monkeypatch.setattr(AsyncAPIConsumer, "send_envelope", held)
+    for title in ("one", "two"):
+        await db.run(Task.objects.create, title=title)
+    key = await token_of(bob)
+    async with connect(LiveTasks, subprotocols=["token", key]) as socket:
+        await socket.send({"action": "subscribe_list", "request_id": "list", "page_size": 1})
+        await asyncio.wait_for(reached.wait(), TIMEOUT)
+        await db.run(Token.objects.filter(key=key).delete)
+        ended = envelope("subscribe_list", 401, errors=[LOST], request_id="list")
+        assert await socket.receive() == ended
+        release.set()
+        assert (await socket.receive())["response_status"] == 206  # the page on its way
+        assert await socket.receive() == ended
+        assert await socket.receive_nothing()

@@ -19,6 +19,7 @@ from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db.models import Model, QuerySet
 
 from typed_dcrf import _envelope, db
+from typed_dcrf._access import LOST, revoked
 from typed_dcrf._changelog import changelog
 from typed_dcrf._checks import OBJECT, Subject, evaluate_sync
 from typed_dcrf._live import READ_ALL, LiveQuery, LiveSet
@@ -27,7 +28,7 @@ from typed_dcrf._observed import EventData, ObservedModelConsumer
 from typed_dcrf._subscriptions import Subscription
 from typed_dcrf.actions import action
 from typed_dcrf.conf import get_settings
-from typed_dcrf.exceptions import Gone, NotFound, ParseError
+from typed_dcrf.exceptions import Gone, NotAuthenticated, NotFound, ParseError
 from typed_dcrf.generics import M, S
 from typed_dcrf.observers import Facts, ModelObserver
 from typed_dcrf.responses import Response
@@ -140,8 +141,11 @@ class ObserveListMixin(ObservedModelConsumer[M, S]):
         return queryset, f"{queryset.db} {sql} {parameters!r}"
 
     def _still_subscribed(self, subscription: Subscription) -> None:
-        """``NotFound`` if ``subscription`` was ended (``unsubscribe_list``) while it was set up."""
+        """``NotFound`` if ``subscription`` was ended (``unsubscribe_list``) while it was set up;
+        ``NotAuthenticated`` if the connection lost its access meanwhile (which ended it)."""
         if self.subscriptions.by_request.get(subscription.key) is not subscription:
+            if revoked(subscription.context.user, self.scope):
+                raise NotAuthenticated(LOST)
             raise NotFound("The subscription was ended before its snapshot was sent.")
 
     async def _send_snapshot(
