@@ -228,6 +228,9 @@ def test_where_the_token_is_read_first() -> None:
     assert token_in({**scope, "subprotocols": [], "headers": []}) == ("c", False)
     assert token_in({"headers": [(b"authorization", b"Bearer b")], "query_string": b""}) is None
     assert token_in({"query_string": b"token="}) is None
+    # The name after "token" is the key, whatever it is: other subprotocols go before "token".
+    assert token_in({"subprotocols": ["token", "graphql-ws", "k"]}) == ("graphql-ws", True)
+    assert token_in({"subprotocols": ["graphql-ws", "token", "k"]}) == ("k", True)
 
 
 async def test_an_unknown_token_is_anonymous_and_the_connection_accepted(bob: User) -> None:
