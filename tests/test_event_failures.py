@@ -181,9 +181,49 @@ async def test_joining_groups_again_goes_on_when_the_layer_fails(
         item.name = "after the failures"
         await db.run(item.save)
         event = await subscription.next()
-    assert "Joining the subscriptions' groups again failed" in caplog.text
+    assert "Joining a subscription's group" in caplog.text
     assert event.data is not None
     assert event.data["name"] == "after the failures"
+
+
+@override_settings(
+    CHANNEL_LAYERS={
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"group_expiry": 0.1},
+        }
+    }
+)
+async def test_a_group_that_cannot_be_joined_again_does_not_stop_the_others(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Joining one subscription's group again keeps failing: the connection's other groups are
+    joined again all the same."""
+    first = await db.run(Item.objects.create, name="first", slug="first")
+    second = await db.run(Item.objects.create, name="second", slug="second")
+    layer = get_channel_layer()
+    assert layer is not None
+    join = layer.group_add
+    failing: list[str] = []
+    rejoined = asyncio.Event()
+
+    async def flaky(group: str, channel: str) -> None:
+        if not failing:
+            failing.append(group)  # the first group joined again fails, every time
+        if group == failing[0]:
+            raise ConnectionError("the layer is down")
+        await join(group, channel)
+        rejoined.set()
+
+    async with ApiClient(ObservedItems) as client:
+        for item in (first, second):
+            await client.subscribe(
+                ObservedItems.instance_observer, ObservedItems.subscribe_instance, pk=item.pk
+            )
+        monkeypatch.setattr(layer, "group_add", flaky)
+        with caplog.at_level(logging.ERROR, logger="typed_dcrf"):
+            await asyncio.wait_for(rejoined.wait(), 5)
+    assert "Joining a subscription's group" in caplog.text
 
 
 async def test_an_event_for_a_group_the_connection_left_is_dropped(item: Item) -> None:

@@ -26,6 +26,7 @@ from typed_dcrf import db
 from typed_dcrf._drf import anonymous_user, authenticated, scope_user
 from typed_dcrf._events import after_commit, overflowed
 from typed_dcrf._exception_handler import logger
+from typed_dcrf._groups import keep_joined
 from typed_dcrf._layer_watch import layer_call
 from typed_dcrf._outbox import SLOW_CLIENT
 from typed_dcrf.types import JSONValue, Scope
@@ -226,13 +227,7 @@ def _watch_drops(consumer: AsyncAPIConsumer, access: Access) -> None:
 
 
 async def _rejoin(layer: BaseChannelLayer, group: str, channel: str) -> None:
-    expiry = float(getattr(layer, "group_expiry", 86400))
-    while True:
-        await asyncio.sleep(expiry / 2)
-        try:
-            await layer_call(layer.group_add, group, channel)
-        except Exception:  # the layer is down: try again next time
-            logger.exception("Joining the user's group again failed")
+    await keep_joined(layer, channel, lambda: (group,), "the user's group")
 
 
 # The signals, sending each change to the user's connections once it is committed.

@@ -1,4 +1,5 @@
-"""Channel layer group names: readable, valid for every layer, and never colliding.
+"""Channel layer groups: their names, readable, valid for every layer and never colliding, and
+keeping a channel in its groups.
 
 A name reads as its parts (``dcrf.tests.app.item.ItemConsumer.instance.42``), cleaned to the
 characters layers accept and cut to length, then ends with a digest of the exact parts, so two
@@ -7,8 +8,17 @@ observers, consumers or models whose cleaned names agree still get different gro
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from typed_dcrf._exception_handler import logger
+from typed_dcrf._layer_watch import layer_call
+
+if TYPE_CHECKING:
+    from channels.layers import BaseChannelLayer
 
 MAX_LENGTH = 99
 """channels' layers take names shorter than 100 characters."""
@@ -23,3 +33,19 @@ def group_name(*parts: str) -> str:
     readable = ".".join(_INVALID.sub("-", part) for part in parts if part)
     room = MAX_LENGTH - len("dcrf..") - _DIGEST_CHARACTERS
     return f"dcrf.{readable[:room].rstrip('.')}.{digest}"
+
+
+async def keep_joined(
+    layer: BaseChannelLayer, channel: str, groups: Callable[[], Iterable[str]], what: str
+) -> None:
+    """Join ``groups()`` again every half ``group_expiry``, before the layer forgets them
+    (channels-redis drops a membership a day after it was made), until cancelled; a group the
+    layer cannot add (twice) is logged, and tried again next time, the others all the same."""
+    expiry = float(getattr(layer, "group_expiry", 86400))
+    while True:
+        await asyncio.sleep(expiry / 2)
+        for group in list(groups()):
+            try:
+                await layer_call(layer.group_add, group, channel)
+            except Exception:  # the layer is down: try again next time
+                logger.exception("Joining %s %r again failed", what, group)

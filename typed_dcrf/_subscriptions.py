@@ -37,6 +37,7 @@ from typed_dcrf._checks import (
 )
 from typed_dcrf._events import joined, overflowed
 from typed_dcrf._exception_handler import handle_exception, logger
+from typed_dcrf._groups import keep_joined
 from typed_dcrf._layer_watch import INTERRUPTED, join, layer_call, leave
 from typed_dcrf._live import LiveQuery
 from typed_dcrf._matching import fallbacks
@@ -202,14 +203,10 @@ class Subscriptions:
     async def _refresh(self) -> None:
         """Join the groups again before the layer forgets them (``group_expiry``: channels-redis
         drops a membership a day after it was made)."""
-        expiry = float(getattr(self.consumer.channel_layer, "group_expiry", 86400))
-        while True:
-            await asyncio.sleep(expiry / 2)
-            try:
-                for group in list(self.by_group):
-                    await self.consumer.channel_layer.group_add(group, self.consumer.channel_name)
-            except Exception:  # the layer is down: try again next time
-                logger.exception("Joining the subscriptions' groups again failed")
+        consumer, what = self.consumer, "a subscription's group"
+        await keep_joined(
+            consumer.channel_layer, consumer.channel_name, lambda: self.by_group, what
+        )
 
     def _watch_channel(self) -> None:
         """Be told when the in-memory layer drops an event for this connection."""
