@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from channels.layers import InMemoryChannelLayer
 from django.db import DEFAULT_DB_ALIAS
 
 from typed_dcrf import db
@@ -183,7 +184,8 @@ async def join(consumer: AsyncAPIConsumer) -> Access | None:
     layer, channel = consumer.channel_layer, consumer.channel_name
     await layer_call(layer.group_add, access.group, channel)
     access.refresher = asyncio.create_task(_rejoin(layer, access.group, channel))
-    _watch_drops(consumer, access)
+    if isinstance(layer, InMemoryChannelLayer):  # Redis drops a message silently (capacity)
+        _watch_drops(consumer, access)
     return access
 
 
