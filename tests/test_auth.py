@@ -704,14 +704,17 @@ class Holding(Whoami):
 async def test_a_dropped_revocation_closes_the_connection(bob: User, settings: Any) -> None:
     """The in-memory layer drops the message deleting the token (the channel of a connection
     without subscriptions is full): the connection is closed with 4429, as a slow client's."""
+    from channels.layers import get_channel_layer
+
     from typed_dcrf._access import notify_user
-    from typed_dcrf._events import overflowed
+    from typed_dcrf._events import local_state
 
     Holding.release = asyncio.Event()
     layer = {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 2}}
     settings.CHANNEL_LAYERS = {"default": layer}
     key = await token_of(bob)
     async with connect(Holding, subprotocols=["token", key]) as socket:
+        state = local_state(get_channel_layer())
         await socket.send({"action": "hold", "request_id": "hold"})
         # Three that change nothing: one in channels' receive, two fill the channel.
         for _ in range(3):
@@ -720,7 +723,8 @@ async def test_a_dropped_revocation_closes_the_connection(bob: User, settings: A
         closed = await socket.communicator.receive_output(TIMEOUT)
         Holding.release.set()
         assert closed == {"type": "websocket.close", "code": 4429}
-    assert not overflowed
+    assert state is not None
+    assert not state.on_event_lost
 
 
 async def test_a_list_subscription_revoked_during_its_snapshot_is_not_answered_404(

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import OperationalError, connection
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 
@@ -26,6 +27,7 @@ from typed_dcrf import (
     ValidationError,
     action,
 )
+from typed_dcrf.exceptions import ServiceUnavailable
 from typed_dcrf.testing import ApiClient
 from typed_dcrf.types import JSONObject, JSONValue
 
@@ -62,8 +64,10 @@ RAISED: dict[str, BaseException] = {
     "key_error": KeyError("secret_key"),
     "server_error": ServerError("secret: db password is hunter2"),
     "drf_unavailable": Unavailable(),
+    "app_unavailable": ServiceUnavailable("The search index is being rebuilt."),
+    "database_error": OperationalError("secret: no such column: item.colour"),
 }
-SERVER_ERRORS = {"unexpected", "key_error", "server_error", "drf_unavailable"}
+SERVER_ERRORS = {"unexpected", "key_error", "server_error", "drf_unavailable", "database_error"}
 
 EXPECTED: dict[str, tuple[int, JSONValue]] = {
     "validation": (400, [{"name": ["Too long."], "addr": {"zip": ["Bad zip."]}}]),
@@ -86,6 +90,8 @@ EXPECTED: dict[str, tuple[int, JSONValue]] = {
     "key_error": (500, ["A server error occurred."]),
     "server_error": (500, ["A server error occurred."]),
     "drf_unavailable": (503, ["A server error occurred."]),
+    "app_unavailable": (503, ["The search index is being rebuilt."]),
+    "database_error": (500, ["A server error occurred."]),
 }
 
 
@@ -101,6 +107,12 @@ class FailingConsumer(AsyncAPIConsumer):
     @action
     async def ok(self) -> Response[str]:
         return Response.ok("fine")
+
+    @action
+    def query_missing_table(self) -> Response[None]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM typed_dcrf_no_such_table")
+        return Response.ok(None)
 
 
 async def call_raw(client: ApiClient, frame: JSONObject) -> JSONObject:
@@ -223,6 +235,12 @@ class CancellingConsumer(AsyncAPIConsumer):
     async def ok(self) -> Response[str]:
         return Response.ok("fine")
 
+    @action
+    def query_missing_table(self) -> Response[None]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM typed_dcrf_no_such_table")
+        return Response.ok(None)
+
 
 @pytest.mark.parametrize("name", ["stray_cancel", "detached_failure"])
 async def test_stray_cancellations_and_detached_failures_are_500s(name: str) -> None:
@@ -230,4 +248,14 @@ async def test_stray_cancellations_and_detached_failures_are_500s(name: str) -> 
     async with ApiClient(CancellingConsumer) as client:
         reply = await call_raw(client, {"action": name, "request_id": name})
         assert (reply["response_status"], reply["request_id"]) == (500, name)
+        assert (await call_raw(client, {"action": "ok"}))["data"] == "fine"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_database_error_on_a_working_connection_is_a_500() -> None:
+    """A missing table (a migration not run) is an OperationalError in SQLite, with the
+    connection working: a server error, not a database that cannot be reached."""
+    async with ApiClient(FailingConsumer) as client:
+        reply = await call_raw(client, {"action": "query_missing_table", "request_id": 1})
+        assert (reply["response_status"], reply["errors"]) == (500, ["A server error occurred."])
         assert (await call_raw(client, {"action": "ok"}))["data"] == "fine"

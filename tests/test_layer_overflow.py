@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import pytest
 from channels.layers import InMemoryChannelLayer, get_channel_layer
@@ -15,8 +15,8 @@ from django.test import override_settings
 
 from tests.app.models import Item
 from tests.app.serializers import ItemSerializer
-from typed_dcrf import ModelConsumer, ObserveInstanceMixin, Response, action, db
-from typed_dcrf._events import joined, overflowed
+from typed_dcrf import ModelConsumer, ObserveInstanceMixin, Response, _events, action, db
+from typed_dcrf._events import local_state
 from typed_dcrf.testing import ApiClient
 from typed_dcrf.types import JSONObject
 
@@ -37,6 +37,13 @@ class Busy(ObserveInstanceMixin[Item, ItemSerializer], ModelConsumer[Item, ItemS
     async def hold(self) -> Response[None]:
         await Busy.release.wait()
         return Response.ok(None)
+
+
+def kept() -> tuple[dict[str, Any], dict[str, set[str]]]:
+    """What is kept for the subscriptions on the layer: drop callbacks, channels by group."""
+    state = local_state(get_channel_layer())
+    assert state is not None
+    return state.on_event_lost, state.subscribed_channels
 
 
 async def subscribe(client: ApiClient, item: Item) -> None:
@@ -75,8 +82,7 @@ async def test_a_connection_whose_channel_is_full_is_closed_with_4429(
     assert names == ["1", "2", "3", "4"]
     [record] = [r for r in caplog.records if "dropped an event" in r.getMessage()]
     assert "raise the layer's capacity" in record.getMessage()
-    assert not overflowed  # every connection that closed is forgotten
-    assert not joined
+    assert kept() == ({}, {})  # every connection that closed is forgotten
 
 
 EXPIRING_LAYER = {
@@ -109,8 +115,7 @@ async def test_a_connection_the_layer_forgot_is_closed_with_4429(
     assert closed == {"type": "websocket.close", "code": 4429}
     assert names == ["1", "2", "3"]
     assert [r for r in caplog.records if "dropped an event" in r.getMessage()]
-    assert not overflowed
-    assert not joined
+    assert kept() == ({}, {})
 
 
 @override_settings(CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}})
@@ -125,10 +130,53 @@ async def test_a_connection_the_layer_forgot_is_closed_at_its_next_waiting_event
         await busy.send({"action": "hold", "request_id": "hold"})
         await rename(item, "taken by its waiting receive")
         await rename(item, "waiting")
-        [group] = joined
-        [channel] = joined[group]
+        [(group, [channel])] = [(g, list(c)) for g, c in kept()[1].items()]
         await layer.group_discard(group, channel)
         Busy.release.set()
         assert (await busy.receive())["request_id"] == "hold"
         closed = await busy.communicator.receive_output(1)
     assert closed == {"type": "websocket.close", "code": 4429}
+
+
+class Remembered(Busy):
+    """``Busy``, each connection kept in ``made`` as it connects."""
+
+    made: ClassVar[list[Remembered]] = []
+
+    async def connect(self) -> None:
+        Remembered.made.append(self)
+        await super().connect()
+
+
+@override_settings(CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}})
+async def test_another_in_memory_layer_closes_no_connection_of_this_one() -> None:
+    """An event sent on a second in-memory layer (another alias, other settings) to a group a
+    connection of the first layer is in: the connection is not taken for one its layer forgot,
+    and gets the next event of its own layer."""
+    item = await db.run(Item.objects.create, name="0", slug="milk")
+    async with ApiClient(Busy) as client:
+        await subscribe(client, item)
+        [group] = kept()[1]
+        other = InMemoryChannelLayer()
+        await _events._group_send_in_memory(other, group, {"type": "typed_dcrf.event"})  # pyright: ignore[reportPrivateUsage]
+        await rename(item, "still subscribed")
+        event = await client.receive()
+    assert cast("JSONObject", event["data"])["name"] == "still subscribed"
+
+
+@override_settings(CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}})
+async def test_a_drop_told_after_the_connection_ended_sends_nothing() -> None:
+    """The layer tells of a lost event (the callback was on its way) after the client left:
+    nothing is closed or sent on the connection that ended."""
+    item = await db.run(Item.objects.create, name="0", slug="milk")
+    Remembered.made = []
+    async with ApiClient(Remembered) as client:
+        await subscribe(client, item)
+        [consumer] = Remembered.made
+        subscriptions = consumer.subscriptions
+    subscriptions._dropped()  # pyright: ignore[reportPrivateUsage]
+    closing = subscriptions._closing  # pyright: ignore[reportPrivateUsage]
+    if closing is not None:
+        await closing
+    queue = client.communicator._inner.output_queue  # pyright: ignore[reportPrivateUsage]
+    assert queue.empty()

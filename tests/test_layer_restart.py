@@ -21,7 +21,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from tests.frames import envelope
 from tests.redis_process import RedisServer, redis_server
 from tests.server.process import Running, migrate, serve, server_environment
-from typed_dcrf._layer_watch import INTERRUPTED
+from typed_dcrf._subscriptions import INTERRUPTED
 from typed_dcrf.types import JSONObject, JSONValue
 
 TIMEOUT = 15.0

@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from channels.layers import InMemoryChannelLayer
 from django.db import DEFAULT_DB_ALIAS
 
 from typed_dcrf import db
 from typed_dcrf._drf import anonymous_user, authenticated, scope_user
-from typed_dcrf._events import after_commit, overflowed
+from typed_dcrf._events import after_commit, local_state
 from typed_dcrf._exception_handler import logger
 from typed_dcrf._groups import keep_joined
 from typed_dcrf._layer_watch import layer_call
@@ -184,8 +183,9 @@ async def join(consumer: AsyncAPIConsumer) -> Access | None:
     layer, channel = consumer.channel_layer, consumer.channel_name
     await layer_call(layer.group_add, access.group, channel)
     access.refresher = asyncio.create_task(_rejoin(layer, access.group, channel))
-    if isinstance(layer, InMemoryChannelLayer):  # Redis drops a message silently (capacity)
-        _watch_drops(consumer, access)
+    state = local_state(layer)
+    if state is not None:  # an in-memory layer's (Redis drops a message silently: capacity)
+        _watch_drops(consumer, access, state.on_event_lost)
     return access
 
 
@@ -196,15 +196,18 @@ async def leave(consumer: AsyncAPIConsumer, access: Access) -> None:
         access.refresher.cancel()
         await asyncio.gather(access.refresher, return_exceptions=True)
     channel, dropped, access.dropped = consumer.channel_name, access.dropped, None
-    if dropped is not None and overflowed.get(channel) is dropped:
-        del overflowed[channel]
+    state = local_state(consumer.channel_layer)
+    if dropped is not None and state is not None and state.on_event_lost.get(channel) is dropped:
+        del state.on_event_lost[channel]
     try:
         await layer_call(consumer.channel_layer.group_discard, access.group, channel)
     except Exception:
         logger.exception("Leaving the user's group %r failed", access.group)
 
 
-def _watch_drops(consumer: AsyncAPIConsumer, access: Access) -> None:
+def _watch_drops(
+    consumer: AsyncAPIConsumer, access: Access, on_event_lost: dict[str, Callable[[], None]]
+) -> None:
     """Close the connection (4429, as a slow client) when the in-memory layer drops a message
     for it: it may have been the one revoking its access. A connection with subscriptions
     replaces this with its subscriptions' own, which closes it the same way."""
@@ -225,11 +228,14 @@ def _watch_drops(consumer: AsyncAPIConsumer, access: Access) -> None:
         loop.call_soon_threadsafe(close)
 
     access.dropped = dropped
-    overflowed.setdefault(consumer.channel_name, dropped)
+    on_event_lost.setdefault(consumer.channel_name, dropped)
 
 
 async def _rejoin(layer: BaseChannelLayer, group: str, channel: str) -> None:
-    await keep_joined(layer, channel, lambda: (group,), "the user's group")
+    async def join(group: str) -> None:
+        await layer_call(layer.group_add, group, channel)
+
+    await keep_joined(layer, lambda: (group,), join, "the user's group")
 
 
 # The signals, sending each change to the user's connections once it is committed.

@@ -29,8 +29,7 @@ from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from typed_dcrf._changelog import changelog
-from typed_dcrf._exception_handler import UNAVAILABLE
-from typed_dcrf._layer_watch import layer_call
+from typed_dcrf._exception_handler import LAYER_UNAVAILABLE
 from typed_dcrf.db import caller_loop, scheduled_sends
 from typed_dcrf.types import JSONValue
 
@@ -48,13 +47,59 @@ EVENT = "typed_dcrf.event"
 _observers: dict[type[Model], weakref.WeakSet[ModelObserver[Any, Any]]] = {}
 _pending_sends: set[asyncio.Task[None]] = set()
 
-overflowed: dict[str, Callable[[], None]] = {}
-"""What to do, by channel name, when the in-memory layer drops an event for that channel (a
-connection with subscriptions registers itself): its channel is full, or the layer forgot it."""
 
-joined: dict[str, set[str]] = {}
-"""The channels this process's subscriptions put in each group: the in-memory layer removes a
-channel from every group, silently, when a message waits on it longer than its ``expiry``."""
+@dataclass(eq=False)
+class _Local:
+    """What this process knows of the subscriptions on one in-memory layer."""
+
+    on_event_lost: dict[str, Callable[[], None]] = field(
+        default_factory=dict[str, Callable[[], None]]
+    )
+    """What to do, by channel name, when the layer drops an event for that channel (a
+    connection with subscriptions registers itself): its channel is full, or the layer forgot
+    it."""
+    subscribed_channels: dict[str, set[str]] = field(default_factory=dict[str, set[str]])
+    """The channels the subscriptions put in each group: the layer removes a channel from every
+    group, silently, when a message waits on it longer than its ``expiry``."""
+
+
+_locals: weakref.WeakKeyDictionary[InMemoryChannelLayer, _Local] = weakref.WeakKeyDictionary()
+"""By in-memory layer (two of them, other aliases or settings, know nothing of each other's
+channels); nothing is kept for another layer, whose groups are not this process's."""
+
+
+def local_state(layer: object) -> _Local | None:
+    """What is kept for ``layer``'s subscriptions, if it is an in-memory layer."""
+    if not isinstance(layer, InMemoryChannelLayer):
+        return None
+    state = _locals.get(layer)
+    if state is None:
+        state = _locals[layer] = _Local()
+    return state
+
+
+def subscribed(layer: object, group: str, channel: str) -> None:
+    """``channel`` joined ``group`` for its subscriptions."""
+    state = local_state(layer)
+    if state is not None:
+        state.subscribed_channels.setdefault(group, set()).add(channel)
+
+
+def unsubscribed(layer: object, group: str, channel: str) -> None:
+    """``channel`` left ``group``: its subscriptions of it ended."""
+    state = local_state(layer)
+    channels = None if state is None else state.subscribed_channels.get(group)
+    if state is not None and channels is not None:
+        channels.discard(channel)
+        if not channels:
+            del state.subscribed_channels[group]
+
+
+def still_in_group(layer: InMemoryChannelLayer, group: str, channel: str) -> bool:
+    """Whether the in-memory layer still has ``channel`` in ``group`` (it removes a channel
+    from every group, silently, when a message expired on it)."""
+    members: Mapping[str, object] = layer.groups.get(group, {})
+    return channel in members
 
 
 def register(observer: ModelObserver[Any, Any]) -> None:
@@ -310,12 +355,13 @@ async def _send_all(layer: BaseChannelLayer, messages: list[Mapping[str, JSONVal
     for message in messages:  # each its own: one that fails does not hold back the others
         group = str(message["group"])
         try:
-            # The layer's stubs take the message as a dict of anything.
+            # The layer's stubs take the message as a dict of anything. Not tried again: a send
+            # cut after Redis ran it would be delivered twice (redis-py retries as it is told).
             if isinstance(layer, InMemoryChannelLayer):
                 await _group_send_in_memory(layer, group, dict(message))
             else:
-                await layer_call(layer.group_send, group, dict(message))
-        except UNAVAILABLE as exc:
+                await layer.group_send(group, dict(message))
+        except LAYER_UNAVAILABLE as exc:
             logger.error("Sending an event to the group %r failed: %r", group, exc)
 
 
@@ -327,17 +373,20 @@ async def _group_send_in_memory(
     event silently), or the layer removed it from the group (a message expired on it), so that
     its subscriptions do not go on without it. Without channels' sweep of every channel of the
     process for expired messages, which its ``receive`` makes anyway."""
+    state = local_state(layer)
+    assert state is not None
+    subscribed_here = list(state.subscribed_channels.get(group, ()))
+    lost = [channel for channel in subscribed_here if not still_in_group(layer, group, channel)]
     members: Mapping[str, object] = layer.groups.get(group, {})
-    lost = [channel for channel in joined.get(group, ()) if channel not in members]
     for channel in list(members):
         try:
             await layer.send(channel, message)
         except ChannelFull:
             lost.append(channel)
     for channel in lost:
-        dropped = overflowed.get(channel)
-        if dropped is not None:
-            dropped()
+        on_lost = state.on_event_lost.get(channel)
+        if on_lost is not None:
+            on_lost()
 
 
 def _sent(sending: asyncio.Task[None] | Future[None]) -> None:

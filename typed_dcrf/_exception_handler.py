@@ -1,9 +1,9 @@
 """The one place where an exception becomes a reply status and an ``errors`` list.
 
 Client errors (typed_dcrf's, DRF's, Django's 404, PermissionDenied and SuspiciousOperation)
-keep their status and message; a database or channel layer that cannot be reached is a 503;
-anything else, and every 5xx, is a reply with a generic message, logged here with its
-traceback.
+keep their status and message; a database or channel layer that cannot be reached is a 503, as
+is typed_dcrf's ``ServiceUnavailable`` (with its own message); anything else, and every other
+5xx, is a reply with a generic message, logged here with its traceback.
 """
 
 from __future__ import annotations
@@ -64,20 +64,34 @@ def format_errors(detail: object) -> ErrorList:
     return plain if isinstance(plain, list) else [plain]
 
 
-def _redis_errors() -> tuple[type[BaseException], ...]:
+def _redis_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
     try:
         import redis.exceptions  # channels-redis's dependency, where its layer is used
     except ImportError:
-        return ()
-    return (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+        return (), ()
+    timeout = redis.exceptions.TimeoutError
+    return (redis.exceptions.ConnectionError, timeout), (timeout,)
 
 
-UNAVAILABLE: tuple[type[BaseException], ...] = (
-    OperationalError,
-    InterfaceError,
-    *_redis_errors(),
-)
-"""What a database or a Redis layer that cannot be reached (refused, cut, timed out) raises."""
+LAYER_UNAVAILABLE, LAYER_TIMEOUT = _redis_errors()
+"""What a Redis channel layer that cannot be reached (refused, cut, timed out) raises; what it
+raises when a read timed out (``socket_timeout``)."""
+
+DB_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
+"""What a database raises when it cannot be reached, and for much else (a missing table, a
+statement timeout): only the error marked ``unreachable`` is a 503."""
+
+_UNREACHABLE = "typed_dcrf_unreachable"
+
+
+def mark_unreachable(exc: BaseException) -> None:
+    """``exc`` came with a database connection found broken (refused, cut): a 503."""
+    setattr(exc, _UNREACHABLE, True)
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the channel layer or the database cannot be reached."""
+    return isinstance(exc, LAYER_UNAVAILABLE) or getattr(exc, _UNREACHABLE, False) is True
 
 
 def _client_error(exc: BaseException) -> APIError | APIException | None:
@@ -99,7 +113,10 @@ def handle_exception(exc: BaseException, where: str) -> tuple[int, ErrorList]:
     error = _client_error(exc)
     if error is not None and error.status_code < 500:
         return error.status_code, format_errors(error.detail)
-    if isinstance(exc, UNAVAILABLE) or isinstance(error, ServiceUnavailable):
+    if isinstance(error, ServiceUnavailable):  # the app's own: its message is for the client
+        logger.error("A service is unavailable in %s", where, exc_info=exc)
+        return ServiceUnavailable.status_code, format_errors(error.detail)
+    if unavailable(exc):
         logger.error("A service is unavailable in %s", where, exc_info=exc)
         return ServiceUnavailable.status_code, [ServiceUnavailable.default_detail]
     if isinstance(exc, SynchronousOnlyOperation):

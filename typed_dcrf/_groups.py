@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING
 
 from typed_dcrf._exception_handler import logger
-from typed_dcrf._layer_watch import layer_call
 
 if TYPE_CHECKING:
     from channels.layers import BaseChannelLayer
@@ -36,16 +35,20 @@ def group_name(*parts: str) -> str:
 
 
 async def keep_joined(
-    layer: BaseChannelLayer, channel: str, groups: Callable[[], Iterable[str]], what: str
+    layer: BaseChannelLayer,
+    groups: Callable[[], Iterable[str]],
+    join: Callable[[str], Awaitable[None]],
+    what: str,
 ) -> None:
-    """Join ``groups()`` again every half ``group_expiry``, before the layer forgets them
-    (channels-redis drops a membership a day after it was made), until cancelled; a group the
-    layer cannot add (twice) is logged, and tried again next time, the others all the same."""
+    """``join`` each of ``groups()`` again every half the layer's ``group_expiry``, before it
+    forgets them (channels-redis drops a membership a day after it was made), until cancelled;
+    a group that cannot be joined is logged, and tried again next time, the others all the
+    same."""
     expiry = float(getattr(layer, "group_expiry", 86400))
     while True:
         await asyncio.sleep(expiry / 2)
         for group in list(groups()):
             try:
-                await layer_call(layer.group_add, group, channel)
+                await join(group)
             except Exception:  # the layer is down: try again next time
                 logger.exception("Joining %s %r again failed", what, group)

@@ -35,16 +35,16 @@ from typed_dcrf._checks import (
     evaluate_sync,
     raise_if_refused,
 )
-from typed_dcrf._events import joined, overflowed
+from typed_dcrf._events import local_state, still_in_group, subscribed, unsubscribed
 from typed_dcrf._exception_handler import handle_exception, logger
 from typed_dcrf._groups import keep_joined
-from typed_dcrf._layer_watch import INTERRUPTED, join, layer_call, leave
+from typed_dcrf._layer_watch import join, layer_call, leave
 from typed_dcrf._live import LiveQuery
 from typed_dcrf._matching import fallbacks
 from typed_dcrf._outbox import SLOW_CLIENT, Outbox
 from typed_dcrf.conf import get_settings
 from typed_dcrf.context import ActionContext
-from typed_dcrf.exceptions import NotAuthenticated, ParseError, Throttled
+from typed_dcrf.exceptions import NotAuthenticated, ParseError, ServiceUnavailable, Throttled
 from typed_dcrf.observers import ModelObserver, Observer
 from typed_dcrf.types import JSONValue
 
@@ -53,6 +53,15 @@ if TYPE_CHECKING:
 
 STATUS = {"create": 200, "update": 200, "delete": 204}
 """The ``response_status`` of each event, as DCRF sends them."""
+
+INTERRUPTED = "This subscription's events were interrupted: subscribe again."
+"""The 503 detail that ends a subscription whose events the layer may have lost."""
+
+DROPPED = (
+    "the channel layer dropped an event for it (its channel was full, or a message waited on "
+    "it past the layer's expiry: raise the layer's capacity, or give it fewer connections a "
+    "process)"
+)
 
 
 def request_key(request_id: JSONValue) -> str:
@@ -96,8 +105,13 @@ class Subscriptions:
     outbox: Outbox = field(init=False)
     """The events waiting to go out to this client."""
     _too_slow: bool = False
+    """Closed as too slow (or closed): nothing more is queued."""
     _sent: int = 0
     _closing: asyncio.Task[None] | None = None
+    _membership: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held around each ``group_add`` and ``group_discard`` of this connection: over a pool of
+    connections, Redis could apply a later ``group_add`` of a group before an earlier
+    ``group_discard`` of it (ending a subscription while another joins the group again)."""
 
     def __post_init__(self) -> None:
         self.outbox = Outbox(
@@ -132,14 +146,14 @@ class Subscriptions:
                 self._watch_channel()
             members = self.by_group[subscription.group] = {}
             try:
-                await layer_call(layer.group_add, subscription.group, self.consumer.channel_name)
+                await self._group_add(subscription.group)
             except BaseException:
                 if not members and self.by_group.get(subscription.group) is members:
                     del self.by_group[subscription.group]
                 if not self.by_request:
                     leave(self, layer)
                 raise
-            joined.setdefault(subscription.group, set()).add(self.consumer.channel_name)
+            subscribed(layer, subscription.group, self.consumer.channel_name)
         if revoked(subscription.context.user, self.consumer.scope):  # while it joined
             if not members and self.by_group.pop(subscription.group, None) is not None:
                 await self._discard(subscription.group)
@@ -191,55 +205,85 @@ class Subscriptions:
 
     async def revoke(self) -> None:
         """End every subscription with one 401 frame: the connection lost its access."""
+        await self._end_all(NotAuthenticated.status_code, LOST)
+
+    async def interrupt(self) -> None:
+        """The layer may have lost this connection's groups and events (its Redis restarted, or
+        could not be reached): end every subscription with a 503 frame, to be made again."""
+        await self._end_all(ServiceUnavailable.status_code, INTERRUPTED)
+
+    async def _end_all(self, status: int, detail: str) -> None:
+        """End every subscription with one ``status`` frame saying ``detail``, queued after the
+        events waiting for the client. Run by the consumer (a revocation) and by the layer's
+        watch (an interruption), perhaps at once: a subscription gets the frame of whichever
+        ended it."""
         capacity = get_settings().max_outgoing_events
         for subscription in list(self.by_request.values()):
-            await self.end(subscription)
+            if await self.end(subscription) is None:
+                continue  # ended meanwhile, with its own frame
             action, request_id = subscription.context.action, subscription.request_id
-            frame = _envelope.failure(action, request_id, NotAuthenticated.status_code, [LOST])
-            if not self.outbox.put(f"{subscription.key} lost", frame, capacity=capacity):
+            frame = _envelope.failure(action, request_id, status, [detail])
+            if not self.outbox.put(f"{subscription.key} ended", frame, capacity=capacity):
                 await self._close_slow_client(capacity)
                 return
 
     async def _refresh(self) -> None:
         """Join the groups again before the layer forgets them (``group_expiry``: channels-redis
         drops a membership a day after it was made)."""
-        consumer, what = self.consumer, "a subscription's group"
-        await keep_joined(
-            consumer.channel_layer, consumer.channel_name, lambda: self.by_group, what
-        )
+        layer = self.consumer.channel_layer
+        await keep_joined(layer, lambda: self.by_group, self._rejoin, "a subscription's group")
+
+    async def _rejoin(self, group: str) -> None:
+        if group in self.by_group:  # not left meanwhile
+            await self._group_add(group)
+
+    async def _group_add(self, group: str) -> None:
+        async with self._membership:
+            await layer_call(
+                self.consumer.channel_layer.group_add, group, self.consumer.channel_name
+            )
 
     def _watch_channel(self) -> None:
         """Be told when the in-memory layer drops an event for this connection."""
+        state = local_state(self.consumer.channel_layer)
+        if state is None:
+            return  # another layer's drops are not seen here
         loop = asyncio.get_running_loop()
-        channel = self.consumer.channel_name
 
         def dropped() -> None:  # called where the event was sent: perhaps another loop
             loop.call_soon_threadsafe(self._dropped)
 
-        overflowed[channel] = dropped
+        state.on_event_lost[self.consumer.channel_name] = dropped
 
     def _dropped(self) -> None:
-        if self._too_slow or self._closing is not None:
-            return
-        self._closing = asyncio.create_task(self._close_dropped())
-
-    async def _close_dropped(self) -> None:
         """The channel layer lost an event for this connection (its channel was full, or a
         message expired on it): its subscriptions can no longer be trusted, so it is closed as a
-        slow client is."""
+        slow client is (unless it is closing already)."""
+        if self._too_slow or self._closing is not None:
+            return
+        self._closing = asyncio.create_task(self._close_for(DROPPED))
+
+    async def _close_slow_client(self, capacity: int) -> None:
+        """``capacity`` events wait for a client that does not read them: close it."""
+        await self._close_for(f"{capacity} events wait for it (MAX_OUTGOING_EVENTS)")
+
+    async def _close_for(self, reason: str) -> None:
+        """Close the connection with 4429, its waiting events dropped, logging ``reason``."""
         self._too_slow = True
         await self.outbox.close()
-        logger.warning(
-            "Closing a connection of %s: the channel layer dropped an event for it (its "
-            "channel was full, or a message waited on it past the layer's expiry: raise the "
-            "layer's capacity, or give it fewer connections a process)",
-            type(self.consumer).__qualname__,
-        )
+        logger.warning("Closing a connection of %s: %s", type(self.consumer).__qualname__, reason)
         await self.consumer.close(code=SLOW_CLIENT)
 
     async def close(self) -> None:
-        """End them all (the connection is closing)."""
-        overflowed.pop(getattr(self.consumer, "channel_name", ""), None)
+        """End them all (the connection is closing): a late drop of an event closes nothing."""
+        self._too_slow = True
+        state = local_state(self.consumer.channel_layer)
+        if state is not None:
+            state.on_event_lost.pop(getattr(self.consumer, "channel_name", ""), None)
+        closing = self._closing
+        if closing is not None and closing is not asyncio.current_task():
+            closing.cancel()
+            await asyncio.gather(closing, return_exceptions=True)
         await self.outbox.close()
         if self._refresher is not None:
             self._refresher.cancel()
@@ -252,17 +296,6 @@ class Subscriptions:
         for group in groups:
             await self._discard(group)
 
-    async def interrupt(self) -> None:
-        """The layer may have lost this connection's groups and events (its Redis restarted, or
-        could not be reached): end every subscription with a 503 frame, to be made again."""
-        for subscription in list(self.by_request.values()):
-            if await self.end(subscription) is None:
-                continue
-            frame = _envelope.failure(
-                subscription.context.action, subscription.request_id, 503, [INTERRUPTED]
-            )
-            await self.consumer.send_envelope(frame)
-
     async def _leave(self, subscription: Subscription) -> None:
         _ended(subscription)
         members = self.by_group.get(subscription.group, {})
@@ -274,13 +307,15 @@ class Subscriptions:
 
     async def _discard(self, group: str) -> None:
         """Leave ``group``; a layer that cannot be reached is logged (its membership expires)."""
-        _left(group, self.consumer.channel_name)
-        try:
-            await layer_call(
-                self.consumer.channel_layer.group_discard, group, self.consumer.channel_name
-            )
-        except Exception:
-            logger.exception("Leaving the group %r failed", group)
+        layer, channel = self.consumer.channel_layer, self.consumer.channel_name
+        unsubscribed(layer, group, channel)
+        async with self._membership:
+            if group in self.by_group:
+                return  # subscribed to again meanwhile: its group_add is made, or waits
+            try:
+                await layer_call(layer.group_discard, group, channel)
+            except Exception:
+                logger.exception("Leaving the group %r failed", group)
 
     async def deliver(self, message: Mapping[str, Any], permissions: Node | None) -> None:
         """Send the event in ``message`` to each of its group's subscriptions that may see it."""
@@ -289,11 +324,11 @@ class Subscriptions:
         if not members or self._too_slow:
             return
         layer = self.consumer.channel_layer
-        if isinstance(layer, InMemoryChannelLayer):
-            joined_now: Mapping[str, object] = layer.groups.get(group, {})
-            if self.consumer.channel_name not in joined_now:
-                self._dropped()  # the layer forgot this channel: a message expired on it
-                return
+        if isinstance(layer, InMemoryChannelLayer) and not still_in_group(
+            layer, group, self.consumer.channel_name
+        ):
+            self._dropped()  # the layer forgot this channel: a message expired on it
+            return
         action = str(message["action"])
         status = STATUS.get(action, 200)
         data = str(message["data"])
@@ -447,17 +482,6 @@ class Subscriptions:
         await self._close_slow_client(capacity)
         return False
 
-    async def _close_slow_client(self, capacity: int) -> None:
-        """``capacity`` events wait for a client that does not read them: close it."""
-        self._too_slow = True
-        await self.outbox.close()
-        logger.warning(
-            "Closing a connection of %s: %d events wait for it (MAX_OUTGOING_EVENTS)",
-            type(self.consumer).__qualname__,
-            capacity,
-        )
-        await self.consumer.close(code=SLOW_CLIENT)
-
     async def _refusal(
         self,
         subscription: Subscription,
@@ -489,14 +513,6 @@ async def _object_verdict(permissions: Node, subject: Subject) -> Verdict:
         return await evaluate(permissions, OBJECT, subject, in_memory=True)
     except SynchronousOnlyOperation:
         return await db.run(evaluate_sync, permissions, OBJECT, subject)
-
-
-def _left(group: str, channel: str) -> None:
-    channels = joined.get(group)
-    if channels is not None:
-        channels.discard(channel)
-        if not channels:
-            del joined[group]
 
 
 def _ended(subscription: Subscription) -> None:

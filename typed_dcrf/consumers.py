@@ -35,7 +35,13 @@ from typed_dcrf._checks import (
     raise_if_refused,
 )
 from typed_dcrf._drf import drf_request, scope_user
-from typed_dcrf._exception_handler import UNAVAILABLE, handle_exception, logger, retry_after
+from typed_dcrf._exception_handler import (
+    LAYER_TIMEOUT,
+    LAYER_UNAVAILABLE,
+    handle_exception,
+    logger,
+    retry_after,
+)
 from typed_dcrf._layer_watch import layer_call
 from typed_dcrf._outbox import buffered_bytes
 from typed_dcrf._subscriptions import Subscriptions
@@ -77,16 +83,21 @@ LAYER_RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0)
 last, until one succeeds)."""
 
 
-def _surviving(receive: ASGIReceiveCallable, owner: str) -> ASGIReceiveCallable:
+def _retrying_receive(receive: ASGIReceiveCallable, owner: str) -> ASGIReceiveCallable:
     """``receive`` of the channel layer, retried while the layer cannot be reached, instead of
-    ending the consumer (and its client's connection) with the layer's error."""
+    ending the consumer (and its client's connection) with the layer's error. A read that timed
+    out (a ``socket_timeout`` shorter than the idle time, which Redis layers should not set) is
+    logged at debug level only: it says nothing of the layer, and is tried again at once."""
 
     async def receive_again() -> ASGIReceiveEvent:
         failures = 0
         while True:
             try:
                 return await receive()
-            except UNAVAILABLE as exc:
+            except LAYER_UNAVAILABLE as exc:
+                if isinstance(exc, LAYER_TIMEOUT):
+                    logger.debug("%s: reading the channel layer timed out: %r", owner, exc)
+                    continue
                 if failures == 0:
                     logger.warning("%s cannot read the channel layer: %r", owner, exc)
                 wait = LAYER_RETRY_SECONDS[min(failures, len(LAYER_RETRY_SECONDS) - 1)]
@@ -176,7 +187,9 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
         super().__init__(*args, **kwargs)
         self._tasks = ConnectionTasks(type(self).__qualname__)
         self._subscriptions: Subscriptions | None = None
-        self._closed = False  # by the server: nothing more may be sent (uvicorn would raise)
+        # The connection is closed (by this side, or the client left): nothing more is sent
+        # (uvicorn would raise ClientDisconnected).
+        self._send_closed = False
         self._access: Access | None = None
 
     # channels sets it to the layer's receive as the consumer starts: kept retrying here. Its
@@ -187,7 +200,7 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
 
     @channel_receive.setter
     def channel_receive(self, receive: ASGIReceiveCallable) -> None:  # pyright: ignore[reportIncompatibleMethodOverride]
-        self._channel_receive = _surviving(receive, type(self).__qualname__)
+        self._channel_receive = _retrying_receive(receive, type(self).__qualname__)
 
     @property
     def subscriptions(self) -> Subscriptions:
@@ -239,6 +252,7 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
         try:
             await super().__call__(scope, receive, send)
         finally:  # also when the server cancels the consumer instead of disconnecting it
+            self._send_closed = True
             await self._tasks.close()
             if self._subscriptions is not None:
                 await self._subscriptions.close()
@@ -260,7 +274,8 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
 
     async def websocket_disconnect(self, message: Any) -> None:
         # As channels' version, without its trip to close stale DB connections (see dispatch),
-        # and ending the consumer even when the channel layer fails: disconnect() runs anyway.
+        # and ending the consumer even when disconnect() or the channel layer fails.
+        self._send_closed = True  # the client is gone: nothing more is sent to it
         try:
             await self._tasks.close()
             if self._subscriptions is not None:
@@ -360,7 +375,7 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
         """Send one frame, JSON text, to the client: replies, stream pages and pushes alike
         (framed for the consumer's stream on a multiplexed socket); nothing once the server has
         closed the connection (a reply that was on its way when it closed with 4429, say)."""
-        if self._closed:
+        if self._send_closed:
             return
         stream = self.stream
         framed = text if stream is None else _envelope.multiplexed(stream, text)
@@ -368,9 +383,9 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
 
     async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
         """channels' ``close``; the frames sent after it are dropped (uvicorn raises on them)."""
-        if self._closed:
+        if self._send_closed:
             return
-        self._closed = True
+        self._send_closed = True
         await super().close(code, reason)
 
     # As channels' stubs say of AsyncWebsocketConsumer.send, which this keeps the signature of.

@@ -16,10 +16,12 @@ from contextvars import ContextVar
 from typing import Any, TypeVar, cast
 
 from channels.db import database_sync_to_async
-from django.db import InterfaceError, OperationalError, connections
+from django.db import connections
 from django.db.models import QuerySet
 from django.db.models.query import RawQuerySet
 from typing_extensions import ParamSpec
+
+from typed_dcrf._exception_handler import DB_ERRORS, mark_unreachable
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -29,13 +31,21 @@ class UnevaluatedQuerySetError(TypeError):
     """A database function returned a lazy QuerySet to async code."""
 
 
-def close_broken_connections() -> None:
+def close_broken_connections() -> bool:
     """Close this thread's connections that failed and no longer work (the server went away,
-    or cut them): the next query connects again, instead of failing on the dead one."""
+    or cut them): the next query connects again, instead of failing on the dead one. Whether
+    one was broken, or could not connect at all (refused)."""
+    found = False
     for connection in connections.all(initialized_only=True):
-        broken = connection.connection is not None and connection.errors_occurred
-        if broken and not connection.is_usable():
+        if not connection.errors_occurred:
+            continue
+        if connection.connection is None:  # its last connect failed (a refused connection)
+            found = True
+        elif not connection.is_usable():
             connection.close()
+            connection.errors_occurred = False  # closed: what failed is gone with it
+            found = True
+    return found
 
 
 def _strict(func: Callable[P, R]) -> Callable[P, R]:
@@ -43,8 +53,11 @@ def _strict(func: Callable[P, R]) -> Callable[P, R]:
     def checked(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             result = func(*args, **kwargs)
-        except (OperationalError, InterfaceError):
-            close_broken_connections()  # also where channels' own closing is off (tests)
+        except DB_ERRORS as exc:
+            # Also where channels' own closing is off (tests). A database error that leaves
+            # the connection working (a missing table, a statement timeout) is a 500.
+            if close_broken_connections():
+                mark_unreachable(exc)
             raise
         # Raw queries and QuerySet.iterator() generators are as lazy as a QuerySet.
         if isinstance(result, QuerySet | RawQuerySet) or inspect.isgenerator(result):
