@@ -234,12 +234,21 @@ async def test_a_group_joined_while_it_is_being_left_stays_joined(
             await release.wait()
             await discard(group, channel)
 
+        subscriptions = consumer.subscriptions
+        group_add = subscriptions._group_add  # pyright: ignore[reportPrivateUsage]
+        joining = asyncio.Event()
+
+        async def signalled_group_add(group: str) -> None:
+            joining.set()
+            await group_add(group)
+
         monkeypatch.setattr(layer, "group_discard", slow_discard)
-        ending = asyncio.create_task(consumer.subscriptions.remove(1))
+        monkeypatch.setattr(subscriptions, "_group_add", signalled_group_add)
+        ending = asyncio.create_task(subscriptions.remove(1))
         await leaving.wait()
         subscribing = asyncio.create_task(client.receive())
         await client.send({"action": "subscribe_instance", "pk": item.pk, "request_id": 2})
-        await asyncio.sleep(0)
+        await joining.wait()  # the new subscription joins the group while it is being left
         release.set()
         await ending
         assert (await subscribing)["response_status"] == 201
