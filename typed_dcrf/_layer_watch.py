@@ -130,13 +130,16 @@ class LayerWatch:
 _watches: weakref.WeakKeyDictionary[
     asyncio.AbstractEventLoop, weakref.WeakKeyDictionary[object, LayerWatch]
 ] = weakref.WeakKeyDictionary()
-"""The watches of each event loop, by layer (gone with the loop or the layer)."""
+"""The watches of each event loop, by layer (gone with the layer, and with the loop once it is
+closed: a watch's task holds its loop)."""
 
 
 def _of_loop() -> weakref.WeakKeyDictionary[object, LayerWatch]:
     loop = asyncio.get_running_loop()
     watches = _watches.get(loop)
     if watches is None:
+        for closed in [other for other in _watches if other.is_closed()]:
+            del _watches[closed]
         watches = _watches[loop] = weakref.WeakKeyDictionary()
     return watches
 
