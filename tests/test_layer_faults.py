@@ -23,7 +23,7 @@ from tests.redis_process import RedisServer, redis_server
 from tests.server.process import free_port
 from tests.settings import REDIS_LAYER
 from tests.tcp_proxy import proxy_to
-from typed_dcrf import AsyncAPIConsumer, Response, _layer_watch, action, db
+from typed_dcrf import AsyncAPIConsumer, Response, _layer_watch, action, consumers, db
 from typed_dcrf._layer_watch import layer_call
 from typed_dcrf._subscriptions import INTERRUPTED
 from typed_dcrf.conf import Settings
@@ -350,3 +350,28 @@ async def test_a_member_joining_while_the_first_marking_fails_is_refused_too(
     outcomes = await asyncio.gather(first, second, return_exceptions=True)
     assert [type(outcome) for outcome in outcomes] == [redis.exceptions.ConnectionError] * 2
     assert not _layer_watch._watches.get(asyncio.get_running_loop())  # pyright: ignore[reportPrivateUsage]
+
+
+async def test_a_layer_read_that_timed_out_is_tried_again_without_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A ``socket_timeout`` that times an idle read out says nothing of Redis: the read is made
+    again, logged at debug level only; a read that cannot reach Redis is a warning."""
+    failures: list[Exception] = [
+        redis.exceptions.TimeoutError("Timeout reading from socket"),
+        redis.exceptions.ConnectionError("Connection refused"),
+    ]
+
+    async def receive() -> Any:
+        if failures:
+            raise failures.pop(0)
+        return {"type": "typed_dcrf.event"}
+
+    reading = consumers._retrying_receive(receive, "Reader")  # pyright: ignore[reportPrivateUsage]
+    with caplog.at_level(logging.DEBUG, logger="typed_dcrf"):
+        assert await reading() == {"type": "typed_dcrf.event"}
+    levels = [(r.levelname, r.getMessage().split(":")[0]) for r in caplog.records]
+    assert levels == [
+        ("DEBUG", "Reader"),
+        ("WARNING", "Reader cannot read the channel layer"),
+    ]
