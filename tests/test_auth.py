@@ -755,3 +755,104 @@ async def test_a_list_subscription_revoked_during_its_snapshot_is_not_answered_4
         assert (await socket.receive())["response_status"] == 206  # the page on its way
         assert await socket.receive() == ended
         assert await socket.receive_nothing()
+
+
+# Access that cannot be told, layers without drops to see, signals of nobody.
+
+
+def as_user(user: User) -> ASGIApp:
+    """``PrivateItems`` with ``user`` set by other middleware: no session, no token."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        consumer: ASGIApp = cast("ASGIApp", PrivateItems.as_asgi())
+        await consumer({**scope, "user": user}, receive, send)
+
+    return app
+
+
+async def test_a_credential_that_cannot_be_checked_again_ends_the_access(
+    bob: User, item: Item, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Reading the user's row again fails (the database is down): the access ends (logged)
+    rather than outlive a revocation it could not see."""
+    import typed_dcrf._access
+
+    def fails(model: object, pk: object) -> bool:
+        raise ConnectionError("the database is down")
+
+    async with connect(PrivateItems, app=as_user(bob)) as socket:
+        await socket.subscribe(item)
+        monkeypatch.setattr(typed_dcrf._access, "_is_active", fails)
+        bob.first_name = "Bob"
+        await db.run(bob.save)
+        assert await socket.receive() == lost()
+        assert (await socket.ask("whoami"))["response_status"] == 401
+    assert "Checking a connection's credential again failed" in caplog.text
+
+
+async def test_without_a_channel_layer_an_authenticated_user_is_served(
+    bob: User, settings: Any
+) -> None:
+    """No layer, no group to join: the handshake is accepted all the same (nothing could
+    revoke the access, and nothing could be subscribed to either)."""
+    settings.CHANNEL_LAYERS = {}
+    key = await token_of(bob)
+    async with connect(Whoami, subprotocols=["token", key]) as socket:
+        assert socket.accepted
+        assert (await socket.ask("whoami"))["data"] == "bob"
+
+
+async def test_a_revocation_reaches_a_connection_over_redis(
+    bob: User, item: Item, redis_layer: dict[str, Any]
+) -> None:
+    """Over the Redis layer (whose drops are not seen in process), deleting the token ends
+    the access of its connection."""
+    key = await token_of(bob)
+    async with connect(PrivateItems, subprotocols=["token", key]) as socket:
+        await socket.subscribe(item)
+        await db.run(Token.objects.filter(key=key).delete)
+        assert await socket.receive() == lost()
+        assert (await socket.ask("whoami"))["response_status"] == 401
+
+
+async def test_messages_dropped_twice_close_the_connection_once(
+    bob: User, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two messages for the connection dropped before it closed: one close, one warning."""
+    from typed_dcrf._access import notify_user
+
+    Holding.release = asyncio.Event()
+    layer = {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 2}}
+    settings.CHANNEL_LAYERS = {"default": layer}
+    key = await token_of(bob)
+    async with connect(Holding, subprotocols=["token", key]) as socket:
+        await socket.send({"action": "hold", "request_id": "hold"})
+        # One in channels' receive, two fill the channel, two dropped.
+        for _ in range(5):
+            await db.run(notify_user, bob.pk, session="another session")
+        closed = await socket.communicator.receive_output(TIMEOUT)
+        Holding.release.set()
+        assert closed == {"type": "websocket.close", "code": 4429}
+        assert await socket.receive_nothing()
+    warnings = [r for r in caplog.records if "dropped a message for it" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+async def test_a_logout_of_nobody_tells_no_connection(
+    bob: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Logging out a client that was not logged in sends no message: there is no user whose
+    connections would check their access."""
+    import typed_dcrf._access
+
+    told: list[object] = []
+
+    def notify_user(pk: object, using: str = "default", **fact: JSONValue) -> None:
+        told.append(pk)
+
+    monkeypatch.setattr(typed_dcrf._access, "notify_user", notify_user)
+    await db.run(Client().logout)
+    assert told == []
+    browser, _ = await login(bob)
+    await db.run(browser.logout)
+    assert told == [bob.pk]

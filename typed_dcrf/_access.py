@@ -147,7 +147,7 @@ class Access:
 
     group: str
     credential: Credential
-    refresher: asyncio.Task[None] | None = None
+    refresher: asyncio.Task[None]
     """Joins the group again before the layer forgets it (channels-redis: after a day)."""
     dropped: Callable[[], None] | None = None
     """Told when the in-memory layer drops a message for the connection's channel."""
@@ -179,10 +179,10 @@ async def join(consumer: AsyncAPIConsumer) -> Access | None:
         return None
     if cast("object", consumer.channel_layer) is None:
         return None
-    access = Access(user_group(user.pk), credential_of(consumer.scope, user))
+    group, credential = user_group(user.pk), credential_of(consumer.scope, user)
     layer, channel = consumer.channel_layer, consumer.channel_name
-    await layer_call(layer.group_add, access.group, channel)
-    access.refresher = asyncio.create_task(_rejoin(layer, access.group, channel))
+    await layer_call(layer.group_add, group, channel)
+    access = Access(group, credential, asyncio.create_task(_rejoin(layer, group, channel)))
     state = local_state(layer)
     if state is not None:  # an in-memory layer's (Redis drops a message silently: capacity)
         _watch_drops(consumer, access, state.on_event_lost)
@@ -192,9 +192,8 @@ async def join(consumer: AsyncAPIConsumer) -> Access | None:
 async def leave(consumer: AsyncAPIConsumer, access: Access) -> None:
     """Leave the user's group (the connection is closing, or lost its access); a layer that
     cannot be reached is logged (the membership expires)."""
-    if access.refresher is not None:
-        access.refresher.cancel()
-        await asyncio.gather(access.refresher, return_exceptions=True)
+    access.refresher.cancel()
+    await asyncio.gather(access.refresher, return_exceptions=True)
     channel, dropped, access.dropped = consumer.channel_name, access.dropped, None
     state = local_state(consumer.channel_layer)
     if dropped is not None and state is not None and state.on_event_lost.get(channel) is dropped:
@@ -272,9 +271,8 @@ def _logged_out(sender: object, request: object, user: object, **_: object) -> N
 
 
 def _token_deleted(sender: type[Model], instance: Model, using: str, **_: object) -> None:
-    key, pk = getattr(instance, "key", None), getattr(instance, "user_id", None)
-    if isinstance(key, str) and pk is not None:
-        notify_user(pk, using, token=digest(key))
+    # A token's key is its primary key; its user's is in its user_id column.
+    notify_user(instance.serializable_value("user"), using, token=digest(str(instance.pk)))
 
 
 def connect_signals() -> None:
