@@ -247,3 +247,61 @@ async def test_notify_of_a_model_nobody_observes_does_nothing() -> None:
     async with database_thread_queries() as statements:
         await db.run(notify, Note, [1, 2])
     assert statements == []
+
+
+async def test_a_subscription_whose_group_could_not_be_joined_can_be_made_again(
+    item: Item, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Joining the group fails (twice: the layer is down): the subscribe is refused, nothing of
+    it is kept, and once the layer is back a new subscribe joins the group and hears events."""
+    layer = get_channel_layer()
+    assert layer is not None
+    join = layer.group_add
+    down = True
+
+    async def flaky(group: str, channel: str) -> None:
+        if down:
+            raise ConnectionError("the layer is down")
+        await join(group, channel)
+
+    monkeypatch.setattr(layer, "group_add", flaky)
+    async with ApiClient(ObservedItems) as client:
+        await client.send({"action": "subscribe_instance", "pk": item.pk, "request_id": 1})
+        refused = await client.receive()
+        assert (refused["response_status"], refused["errors"]) == (
+            500,
+            ["A server error occurred."],
+        )
+        down = False
+        subscription = await client.subscribe(
+            ObservedItems.instance_observer, ObservedItems.subscribe_instance, pk=item.pk
+        )
+        item.name = "after the layer came back"
+        await db.run(item.save)
+        event = await subscription.next()
+    assert event.data is not None
+    assert event.data["name"] == "after the layer came back"
+
+
+async def test_a_group_that_cannot_be_left_is_logged_and_unsubscribing_ends_the_events(
+    item: Item, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Leaving the group fails (the layer is down; its membership expires): the unsubscribe is
+    answered, the failure logged, and no event reaches the client after it."""
+    layer = get_channel_layer()
+    assert layer is not None
+
+    async def down(group: str, channel: str) -> None:
+        raise ConnectionError("the layer is down")
+
+    async with ApiClient(ObservedItems) as client:
+        await client.send({"action": "subscribe_instance", "pk": item.pk, "request_id": 1})
+        assert (await client.receive())["response_status"] == 201
+        monkeypatch.setattr(layer, "group_discard", down)
+        await client.send({"action": "unsubscribe_instance", "pk": item.pk, "request_id": 1})
+        assert (await client.receive())["response_status"] == 204
+        item.name = "after the unsubscribe"
+        await db.run(item.save)
+        assert await client.receive_nothing()
+    group = ObservedItems.instance_observer.instance_group(item.pk, "default")
+    assert f"Leaving the group {group!r} failed" in caplog.text
