@@ -856,3 +856,42 @@ async def test_a_logout_of_nobody_tells_no_connection(
     browser, _ = await login(bob)
     await db.run(browser.logout)
     assert told == [bob.pk]
+
+
+async def test_a_subscription_revoked_while_it_joins_its_group_leaves_it(
+    bob: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The access is lost while a detached subscribe_list joins its group: it is refused with
+    the 401 of a lost access, and the connection is left in no group of it."""
+    from channels.layers import get_channel_layer
+
+    layer = cast("InMemoryChannelLayer", get_channel_layer())
+    join, discard = layer.group_add, layer.group_discard
+    reached, release, revoked = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def held(group: str, channel: str) -> None:
+        if not group.startswith(GROUP_PREFIX):
+            reached.set()
+            await release.wait()
+        await join(group, channel)
+
+    async def left(group: str, channel: str) -> None:
+        await discard(group, channel)
+        if group.startswith(GROUP_PREFIX):
+            revoked.set()  # the revocation is made: the connection leaves its user's group
+
+    key = await token_of(bob)
+    async with connect(LiveTasks, subprotocols=["token", key]) as socket:
+        monkeypatch.setattr(layer, "group_add", held)
+        monkeypatch.setattr(layer, "group_discard", left)
+        await socket.send({"action": "subscribe_list", "request_id": "list"})
+        await asyncio.wait_for(reached.wait(), TIMEOUT)
+        await db.run(Token.objects.filter(key=key).delete)
+        await asyncio.wait_for(revoked.wait(), TIMEOUT)
+        release.set()
+        expected = envelope("subscribe_list", 401, errors=[LOST], request_id="list")
+        assert await socket.receive() == expected
+        groups: Mapping[str, Mapping[str, object]] = layer.groups
+        assert [group for group, members in groups.items() if "Task" in group and members] == []
+        await db.run(Task.objects.create, title="after")
+        assert await socket.receive_nothing()
