@@ -895,3 +895,37 @@ async def test_a_subscription_revoked_while_it_joins_its_group_leaves_it(
         assert [group for group, members in groups.items() if "Task" in group and members] == []
         await db.run(Task.objects.create, title="after")
         assert await socket.receive_nothing()
+
+
+class HeldItems(PrivateItems):
+    """Holds its event frames while ``HeldItems.open`` is clear, as a server does for a
+    client that does not read."""
+
+    open: ClassVar[asyncio.Event] = asyncio.Event()
+
+    async def send_envelope(self, text: str) -> None:
+        if '"action":"update"' in text:
+            await HeldItems.open.wait()
+        await super().send_envelope(text)
+
+
+async def test_a_revoked_client_that_does_not_read_is_closed_as_slow(
+    bob: User, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """MAX_OUTGOING_EVENTS frames wait for the client when its access is lost: there is no
+    room for the 401 frames, and it is closed with 4429 (logged) rather than left with
+    subscriptions it was never told had ended."""
+    settings.TYPED_DCRF = {"MAX_OUTGOING_EVENTS": 1}
+    HeldItems.open = asyncio.Event()
+    first, second = [await db.run(Item.objects.create, name=n, slug=n) for n in ("a", "b")]
+    key = await token_of(bob)
+    async with connect(HeldItems, subprotocols=["token", key]) as socket:
+        await socket.subscribe(first, "first")
+        await socket.subscribe(second, "second")
+        await rename(first, "on its way")  # held as it is sent
+        await rename(second, "waiting")  # the one frame that may wait
+        await db.run(Token.objects.filter(key=key).delete)  # reaches the channel after them
+        closed = await socket.communicator.receive_output(TIMEOUT)
+        HeldItems.open.set()
+        assert closed == {"type": "websocket.close", "code": 4429}
+    assert "1 events wait for it (MAX_OUTGOING_EVENTS)" in caplog.text
