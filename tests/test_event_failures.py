@@ -305,3 +305,33 @@ async def test_a_group_that_cannot_be_left_is_logged_and_unsubscribing_ends_the_
         assert await client.receive_nothing()
     group = ObservedItems.instance_observer.instance_group(item.pk, "default")
     assert f"Leaving the group {group!r} failed" in caplog.text
+
+
+async def test_a_group_that_cannot_be_joined_ends_no_other_subscription(
+    item: Item, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second subscription's group cannot be joined: it is refused, and the first one
+    still hears of its row's changes."""
+    other = await db.run(Item.objects.create, name="bread", slug="bread")
+    layer = get_channel_layer()
+    assert layer is not None
+    join = layer.group_add
+    failing = ObservedItems.instance_observer.instance_group(other.pk, "default")
+
+    async def flaky(group: str, channel: str) -> None:
+        if group == failing:
+            raise ConnectionError("this group's server is down")
+        await join(group, channel)
+
+    monkeypatch.setattr(layer, "group_add", flaky)
+    async with ApiClient(ObservedItems) as client:
+        subscription = await client.subscribe(
+            ObservedItems.instance_observer, ObservedItems.subscribe_instance, pk=item.pk
+        )
+        await client.send({"action": "subscribe_instance", "pk": other.pk, "request_id": 2})
+        assert (await client.receive())["response_status"] == 500
+        item.name = "after the refusal"
+        await db.run(item.save)
+        event = await subscription.next()
+    assert event.data is not None
+    assert event.data["name"] == "after the refusal"
