@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import pytest
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.db.models import QuerySet
 from django.test import override_settings
 
 import typed_dcrf._subscriptions
@@ -19,6 +20,7 @@ from tests.app.models import Item, Task
 from typed_dcrf import db
 from typed_dcrf._events import unsubscribed
 from typed_dcrf.testing import ApiClient
+from typed_dcrf.types import JSONObject
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -123,10 +125,17 @@ class Kept(LiveTasks):
     """Keeps its instances, to see its subscriptions' groups."""
 
     instances: ClassVar[list[Kept]] = []
+    querysets: ClassVar[int] = 0
+    """How many subscribe_list have made their queryset (then they subscribe)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         Kept.instances.append(self)
+
+    def _live_queryset(self) -> tuple[QuerySet[Task], str]:
+        found = super()._live_queryset()
+        Kept.querysets += 1
+        return found
 
 
 async def until(condition: Callable[[], bool]) -> None:
@@ -170,3 +179,46 @@ async def test_a_group_subscribed_to_again_while_it_is_left_is_not_left(layer: L
         while len(heard) < 3:
             heard.add(str((await client.receive())["request_id"]))
         assert heard == {str(live.request_id), "another", "one"}
+
+
+async def test_a_subscription_waits_for_its_groups_join_and_makes_its_own_if_that_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A second subscribe_list of a set whose group the first is still joining waits for that
+    join (it hears nothing until it is made); when it fails, the first is refused and the
+    second joins the group itself: answered, it hears of changes."""
+    layer = get_channel_layer()
+    assert layer is not None
+    join = layer.group_add
+    reached, release = asyncio.Event(), asyncio.Event()
+    joins = 0
+
+    async def first_fails(group: str, channel: str) -> None:
+        nonlocal joins
+        joins += 1
+        if joins == 1:
+            reached.set()
+            await release.wait()
+            raise ConnectionError("the layer is down")
+        await join(group, channel)
+
+    monkeypatch.setattr(layer, "group_add", first_fails)
+    Kept.instances, Kept.querysets = [], 0
+    async with ApiClient(Kept) as client:
+        await client.send({"action": "subscribe_list", "request_id": "first"})
+        await asyncio.wait_for(reached.wait(), TIMEOUT)
+        await client.send({"action": "subscribe_list", "request_id": "second"})
+        await asyncio.wait_for(until(lambda: Kept.querysets == 2), TIMEOUT)
+        for _ in range(20):  # the second goes on to subscribe: it waits for the join there
+            await asyncio.sleep(0)
+        release.set()
+        statuses: dict[str, int] = {}
+        while "first" not in statuses or statuses.get("second") != 201:
+            frame = await client.receive()
+            statuses[str(frame["request_id"])] = int(str(frame["response_status"]))
+        assert statuses == {"first": 500, "second": 201}
+        task = await db.run(Task.objects.create, title="after")
+        event = await client.receive()
+        assert (event["request_id"], event["action"]) == ("second", "create")
+        assert cast("JSONObject", event["data"])["id"] == task.pk
+        assert await client.receive_nothing()

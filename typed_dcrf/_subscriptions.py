@@ -112,6 +112,9 @@ class Subscriptions:
     """Held around each ``group_add`` and ``group_discard`` of this connection: over a pool of
     connections, Redis could apply a later ``group_add`` of a group before an earlier
     ``group_discard`` of it (ending a subscription while another joins the group again)."""
+    _joining: dict[str, asyncio.Event] = field(default_factory=dict[str, asyncio.Event])
+    """The groups whose ``group_add`` is under way, each set when it has ended: another
+    subscription of the group waits for it (it is not joined until then, and may never be)."""
 
     def __post_init__(self) -> None:
         self.outbox = Outbox(
@@ -140,11 +143,14 @@ class Subscriptions:
         await self.remove(subscription.request_id)
         layer = self.consumer.channel_layer
         await join(self, layer)  # first: a restart after group_add is then noticed
+        while (joining := self._joining.get(subscription.group)) is not None:
+            await joining.wait()  # then joined, or not: this one tries again
         members = self.by_group.get(subscription.group)
         if members is None:
             if not self.by_group:
                 self._watch_channel()
             members = self.by_group[subscription.group] = {}
+            joining = self._joining[subscription.group] = asyncio.Event()
             try:
                 await self._group_add(subscription.group)
             except BaseException:
@@ -153,6 +159,9 @@ class Subscriptions:
                 if not self.by_request:
                     leave(self, layer)
                 raise
+            finally:
+                del self._joining[subscription.group]
+                joining.set()
             subscribed(layer, subscription.group, self.consumer.channel_name)
         if revoked(subscription.context.user, self.consumer.scope):  # while it joined
             if not members and self.by_group.pop(subscription.group, None) is not None:
