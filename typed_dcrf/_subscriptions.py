@@ -154,8 +154,8 @@ class Subscriptions:
             try:
                 await self._group_add(subscription.group)
             except BaseException:
-                if not members and self.by_group.get(subscription.group) is members:
-                    del self.by_group[subscription.group]
+                # Still empty: the group's other subscriptions wait for this join to end.
+                self.by_group.pop(subscription.group, None)
                 if not self.by_request:
                     leave(self, layer)
                 raise
