@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -929,3 +929,72 @@ async def test_a_revoked_client_that_does_not_read_is_closed_as_slow(
         HeldItems.open.set()
         assert closed == {"type": "websocket.close", "code": 4429}
     assert "1 events wait for it (MAX_OUTGOING_EVENTS)" in caplog.text
+
+
+class KeptTasks(LiveTasks):
+    """Keeps its last instance, to see its subscriptions' groups."""
+
+    last: ClassVar[KeptTasks | None] = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        KeptTasks.last = self
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    # Polled: nothing tells when an action has reached a point of its own.
+    while not condition():  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+
+
+async def test_a_subscription_made_anonymously_meanwhile_outlives_the_revoked_one(
+    bob: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a revoked subscribe_list joins its group, the now anonymous connection subscribes
+    to a row: the list is refused with the 401 of a lost access, the row's subscription is
+    kept and hears of its changes."""
+    from channels.layers import get_channel_layer
+
+    layer = cast("InMemoryChannelLayer", get_channel_layer())
+    join, discard = layer.group_add, layer.group_discard
+    reached, release, revoked = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def held(group: str, channel: str) -> None:
+        if ".list." in group and not release.is_set():
+            reached.set()
+            await release.wait()
+        await join(group, channel)
+
+    async def left(group: str, channel: str) -> None:
+        await discard(group, channel)
+        if group.startswith(GROUP_PREFIX):
+            revoked.set()
+
+    task = await db.run(Task.objects.create, title="first")
+    key = await token_of(bob)
+    async with connect(KeptTasks, subprotocols=["token", key]) as socket:
+        consumer = KeptTasks.last
+        assert consumer is not None
+        monkeypatch.setattr(layer, "group_add", held)
+        monkeypatch.setattr(layer, "group_discard", left)
+        await socket.send({"action": "subscribe_list", "request_id": "list"})
+        await asyncio.wait_for(reached.wait(), TIMEOUT)
+        await db.run(Token.objects.filter(key=key).delete)
+        await asyncio.wait_for(revoked.wait(), TIMEOUT)
+        frame: JSONObject = {"action": "subscribe_instance", "request_id": "watch", "pk": task.pk}
+        await socket.send(frame)  # as anonymous: its join waits for the list's
+        groups = consumer.subscriptions.by_group
+        await asyncio.wait_for(until(lambda: len(groups) == 2), TIMEOUT)
+        release.set()
+        replies = {
+            str(reply["request_id"]): reply for reply in [await socket.receive() for _ in "ab"]
+        }
+        assert replies == {
+            "list": envelope("subscribe_list", 401, errors=[LOST], request_id="list"),
+            "watch": envelope("subscribe_instance", 201, request_id="watch"),
+        }
+        task.title = "changed"
+        await db.run(task.save)
+        event = await socket.receive()
+        assert (event["action"], event["request_id"]) == ("update", "watch")
+        assert await socket.receive_nothing()
