@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 
+from tests.app.models import Note
 from typed_dcrf import (
     APIError,
     AsyncAPIConsumer,
@@ -26,6 +28,7 @@ from typed_dcrf import (
     Throttled,
     ValidationError,
     action,
+    db,
 )
 from typed_dcrf.exceptions import ServiceUnavailable
 from typed_dcrf.testing import ApiClient
@@ -113,6 +116,14 @@ class FailingConsumer(AsyncAPIConsumer):
         with connection.cursor() as cursor:
             cursor.execute("SELECT * FROM typed_dcrf_no_such_table")
         return Response.ok(None)
+
+    @action
+    def query_cut(self) -> Response[None]:
+        """A query whose connection the server cut: the driver's error, as Django raises it."""
+        connection.ensure_connection()
+        with connection.wrap_database_errors:
+            driver = cast("Any", connection).Database  # its DB-API module: untyped
+            raise driver.OperationalError("server closed the connection")
 
 
 async def call_raw(client: ApiClient, frame: JSONObject) -> JSONObject:
@@ -259,3 +270,25 @@ async def test_a_database_error_on_a_working_connection_is_a_500() -> None:
         reply = await call_raw(client, {"action": "query_missing_table", "request_id": 1})
         assert (reply["response_status"], reply["errors"]) == (500, ["A server error occurred."])
         assert (await call_raw(client, {"action": "ok"}))["data"] == "fine"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_database_error_on_a_connection_that_no_longer_works_is_a_503(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A query fails, and its connection is found no longer usable (the server went away): a
+    503, the connection closed, and the next query works on a connection made anew."""
+
+    def is_usable(self: BaseDatabaseWrapper) -> bool:
+        return False
+
+    monkeypatch.setattr(type(connections["default"]), "is_usable", is_usable)
+    async with ApiClient(FailingConsumer) as client:
+        reply = await call_raw(client, {"action": "query_cut", "request_id": 1})
+        assert (reply["response_status"], reply["errors"]) == (
+            503,
+            ["Service temporarily unavailable, try again later."],
+        )
+        assert not await db.run(lambda: connections["default"].errors_occurred)
+        monkeypatch.undo()
+        assert await db.run(Note.objects.count) == 0
