@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from typing import Any, cast
 
 import pytest
@@ -27,6 +28,7 @@ from typed_dcrf import (
     ServerError,
     Throttled,
     ValidationError,
+    _exception_handler,
     action,
     db,
 )
@@ -292,3 +294,18 @@ async def test_a_database_error_on_a_connection_that_no_longer_works_is_a_503(
         assert not await db.run(lambda: connections["default"].errors_occurred)
         monkeypatch.undo()
         assert await db.run(Note.objects.count) == 0
+
+
+def test_the_layers_unreachable_errors_are_redis_pys_and_none_without_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With redis-py installed, its connection errors and timeouts say the channel layer cannot
+    be reached (its timeouts, that a read timed out); without it (the in-memory layer needs
+    none), no error does."""
+    import redis.exceptions
+
+    found = _exception_handler._redis_errors()  # pyright: ignore[reportPrivateUsage]
+    timeout = redis.exceptions.TimeoutError
+    assert found == ((redis.exceptions.ConnectionError, timeout), (timeout,))
+    monkeypatch.setitem(sys.modules, "redis", None)  # what `import redis` finds uninstalled
+    assert _exception_handler._redis_errors() == ((), ())  # pyright: ignore[reportPrivateUsage]
