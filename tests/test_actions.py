@@ -75,6 +75,10 @@ class TypesConsumer(AsyncAPIConsumer):
         return Response.ok(value)
 
     @action
+    async def a_point_or_int(self, value: Point | int) -> Response[Point | int]:
+        return Response.ok(value)
+
+    @action
     async def a_literal(self, value: Literal["a", "b"]) -> Response[str]:
         return Response.ok(value)
 
@@ -149,6 +153,8 @@ VALID_CASES: list[tuple[str, JSONValue, JSONValue]] = [
     ("a_optional", None, None),
     ("a_optional", 5, 5),
     ("a_union", "x", "x"),
+    ("a_point_or_int", 3, 3),
+    ("a_point_or_int", {"x": 1, "y": 2}, {"x": 1, "y": 2}),
     ("a_literal", "b", "b"),
     ("a_enum", "red", "red"),
     (
@@ -201,6 +207,16 @@ INVALID_CASES: list[tuple[str, JSONValue, JSONValue]] = [
     ("a_list", [1, "x"], {"value": {"1": ["A valid integer is required."]}}),
     ("a_union", [1], {"value": ["A valid integer is required.", "Not a valid string."]}),
     ("a_dict", {"a": "x", "b": 1}, {"value": {"a": ["A valid integer is required."]}}),
+    (  # the union's model errs within, its int as a whole: DRF's nested non_field_errors
+        "a_point_or_int",
+        {"x": "a", "y": 1},
+        {
+            "value": {
+                "x": ["A valid integer is required."],
+                "non_field_errors": ["A valid integer is required."],
+            }
+        },
+    ),
     (
         "a_dataclass",
         {"street": "Main", "zip": "123456"},
@@ -519,6 +535,15 @@ def define(body: str) -> None:
             "    async def a(self, x: AsyncAPIConsumer) -> Response[int]: ...\n",
             r"C\.a: a parameter or the Response type is not supported by pydantic",
         ),
+        (
+            "from pydantic import BaseModel\n"
+            "class Later(BaseModel):\n"
+            "    other: 'Missing'\n"
+            "class C(AsyncAPIConsumer):\n"
+            "    @action\n"
+            "    async def a(self, x: Later) -> Response[int]: ...\n",
+            r"C\.a: a parameter or the Response type is not fully defined for pydantic\.",
+        ),
     ],
     ids=[
         "shadows-send",
@@ -536,6 +561,7 @@ def define(body: str) -> None:
         "detached-sync",
         "unresolvable",
         "unsupported-type",
+        "undefined-model-field",
     ],
 )
 def test_definition_errors_name_class_action_and_fix(body: str, message: str) -> None:
