@@ -158,3 +158,12 @@ def test_a_change_outside_the_list_group_is_not_logged(
     assert changelog().since(elsewhere.list_group(None), before) == []
     [entry] = changelog().since(listed.list_group(None), before) or []
     assert (entry["action"], entry["pk"]) == ("create", specimen.pk)
+
+
+@pytest.mark.django_db
+def test_an_observer_without_a_groups_hook_sends_to_the_rows_own_group(
+    observer_of: Callable[..., ModelObserver[Specimen, int]],
+) -> None:
+    observer = observer_of("own")
+    specimen = Specimen.objects.create(name="a")
+    assert observer.groups_of(specimen) == [observer.instance_group(specimen.pk, "default")]

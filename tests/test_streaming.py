@@ -219,6 +219,18 @@ async def test_typed_client_gets_the_pages_and_a_stream_end() -> None:
 
 
 @pytest.mark.usefixtures("items")
+async def test_call_on_a_streamed_action_reads_its_pages_and_returns_its_end() -> None:
+    """call() takes a streamed action too: it reads the pages through, and returns the end
+    marker; the next call's reply is the next frame."""
+    async with ApiClient(Stream, timeout=TIMEOUT) as client:
+        end = await client.call(Stream.stream_list, limit=3, offset=1)
+        assert end.status == 200
+        assert end.data == StreamEnd(count=4, cancelled=False)
+        again = await client.call(Stream.stream_list, limit=10)
+        assert again.data == StreamEnd(count=5, cancelled=False)
+
+
+@pytest.mark.usefixtures("items")
 @pytest.mark.parametrize(
     ("arguments", "expected", "limit"),
     [
