@@ -232,6 +232,16 @@ async def test_nothing_for_keeps_other_replies_and_sees_its_own() -> None:
         assert (await client.receive())["request_id"] == "other"
 
 
+async def test_nothing_for_with_no_time_looks_at_the_replies_kept_only() -> None:
+    """A timeout of 0 waits for nothing: a reply kept already is a False, none kept a True."""
+    async with ApiClient(ClientConsumer) as client:
+        assert await client.nothing_for("mine", timeout=0)
+        await client.send({"action": "username", "request_id": "mine"})
+        assert not await client.nothing_for("mine", timeout=5)  # arrives, and is kept
+        assert not await client.nothing_for("mine", timeout=0)
+        assert (await client.reply_to("mine"))["data"] == "anonymous"
+
+
 class SlowWork(AsyncAPIConsumer):
     """A detached action whose database work outlives the connection."""
 
