@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 from channels.consumer import AsyncConsumer
-from django.db import close_old_connections, connection, connections
+from django.db import DEFAULT_DB_ALIAS, close_old_connections, connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import QuerySet
 from django.db.models.query import RawQuerySet
@@ -120,13 +120,16 @@ class ChannelsDispatchStore(Store):
 
 @pytest.fixture
 def events(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """``EVENTS``, emptied, with every close of a database connection recorded in it."""
+    """``EVENTS``, emptied, with every close of a connection to the default database recorded
+    in it (not those of another database an earlier test used in the database thread: an
+    in-memory SQLite connection, never really closed, is closed again at every check)."""
     EVENTS.clear()
     wrapper = type(connections["default"])
     original = wrapper.close
 
     def close(self: BaseDatabaseWrapper) -> None:
-        EVENTS.append("close")
+        if self.alias == DEFAULT_DB_ALIAS:
+            EVENTS.append("close")
         original(self)
 
     monkeypatch.setattr(wrapper, "close", close)
