@@ -681,3 +681,11 @@ async def test_an_argument_annotation_that_cannot_be_hashed_is_checked_and_valid
         with pytest.raises(ErrorReply) as refused:
             await client.call(Unhashable.seconds, n=-1)
     assert refused.value.status == 400
+
+
+async def test_an_action_read_from_a_consumer_is_its_method_bound_to_it() -> None:
+    """From the class, the action itself (what the test client calls); from a consumer, its
+    method, bound: another action or handler of the consumer can call it directly."""
+    consumer = TypesConsumer()
+    assert await consumer.a_int(3) == Response.ok(3)
+    assert isinstance(TypesConsumer.a_int, AsyncAction)
