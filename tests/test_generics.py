@@ -933,3 +933,14 @@ def test_filter_backend_without_readable_parameters_is_refused() -> None:
             (ModelConsumer[Item, ItemSerializer],),
             exec_body=lambda namespace: namespace.update(filter_backends=(BrokenBackend,)),
         )
+
+
+def test_the_request_outside_an_action_is_the_connections_get_without_a_query() -> None:
+    """As in a channel layer handler: the connection's user and path, a GET, no query."""
+    consumer = ItemConsumer()
+    user = User(username="ann")
+    scope: dict[str, Any] = {"type": "websocket", "path": "/ws/items/", "user": user}
+    consumer.scope = cast("Any", scope)  # channels' scope type lists every ASGI key
+    request = consumer.request
+    assert (request.method, request.path, dict(request.query_params)) == ("GET", "/ws/items/", {})
+    assert request.user is user
