@@ -26,7 +26,7 @@ from typed_dcrf import db
 from typed_dcrf._drf import anonymous_user, authenticated, scope_user
 from typed_dcrf._events import after_commit, local_state
 from typed_dcrf._exception_handler import logger
-from typed_dcrf._groups import keep_joined
+from typed_dcrf._groups import keep_joined, leave_group
 from typed_dcrf._layer_watch import layer_call
 from typed_dcrf._outbox import SLOW_CLIENT
 from typed_dcrf.types import JSONValue, Scope
@@ -198,10 +198,7 @@ async def leave(consumer: AsyncAPIConsumer, access: Access) -> None:
     state = local_state(consumer.channel_layer)
     if dropped is not None and state is not None and state.on_event_lost.get(channel) is dropped:
         del state.on_event_lost[channel]
-    try:
-        await layer_call(consumer.channel_layer.group_discard, access.group, channel)
-    except Exception:
-        logger.exception("Leaving the user's group %r failed", access.group)
+    await leave_group(consumer.channel_layer, access.group, channel, "the user's group")
 
 
 def _watch_drops(

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING
 
 from typed_dcrf._exception_handler import logger
+from typed_dcrf._layer_watch import layer_call
 
 if TYPE_CHECKING:
     from channels.layers import BaseChannelLayer
@@ -52,3 +53,14 @@ async def keep_joined(
                 await join(group)
             except Exception:  # the layer is down: try again next time
                 logger.exception("Joining %s %r again failed", what, group)
+
+
+async def leave_group(
+    layer: BaseChannelLayer, group: str, channel: str, what: str = "the group"
+) -> None:
+    """Take ``channel`` out of ``group``; a layer that cannot be reached (twice) is logged, not
+    raised: the membership expires."""
+    try:
+        await layer_call(layer.group_discard, group, channel)
+    except Exception:
+        logger.exception("Leaving %s %r failed", what, group)

@@ -37,7 +37,7 @@ from typed_dcrf._checks import (
 )
 from typed_dcrf._events import local_state, still_in_group, subscribed, unsubscribed
 from typed_dcrf._exception_handler import handle_exception, logger
-from typed_dcrf._groups import keep_joined
+from typed_dcrf._groups import keep_joined, leave_group
 from typed_dcrf._layer_watch import join, layer_call, leave
 from typed_dcrf._live import LiveQuery
 from typed_dcrf._matching import fallbacks
@@ -319,12 +319,8 @@ class Subscriptions:
         layer, channel = self.consumer.channel_layer, self.consumer.channel_name
         unsubscribed(layer, group, channel)
         async with self._membership:
-            if group in self.by_group:
-                return  # subscribed to again meanwhile: its group_add is made, or waits
-            try:
-                await layer_call(layer.group_discard, group, channel)
-            except Exception:
-                logger.exception("Leaving the group %r failed", group)
+            if group not in self.by_group:  # else subscribed to again meanwhile
+                await leave_group(layer, group, channel)
 
     async def deliver(self, message: Mapping[str, Any], permissions: Node | None) -> None:
         """Send the event in ``message`` to each of its group's subscriptions that may see it."""

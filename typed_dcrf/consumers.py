@@ -42,7 +42,7 @@ from typed_dcrf._exception_handler import (
     logger,
     retry_after,
 )
-from typed_dcrf._layer_watch import layer_call
+from typed_dcrf._groups import leave_group
 from typed_dcrf._outbox import buffered_bytes
 from typed_dcrf._subscriptions import Subscriptions
 from typed_dcrf.actions import Action
@@ -282,10 +282,7 @@ class AsyncAPIConsumer(AsyncWebsocketConsumer):
                 await self._subscriptions.close()
             await self._leave_access()
             for group in self.groups:
-                try:
-                    await layer_call(self.channel_layer.group_discard, group, self.channel_name)
-                except Exception:  # the layer cannot be reached: the membership expires
-                    logger.exception("Leaving the group %r failed", group)
+                await leave_group(self.channel_layer, group, self.channel_name)
         except Exception:
             logger.exception("Closing the connection of %s failed", type(self).__qualname__)
         try:
